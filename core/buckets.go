@@ -1,0 +1,148 @@
+package core
+
+import "errors"
+
+// The bucket table is open addressing with linear probing over u64 slots:
+// low 32 bits the entry id (0 empty, tombstone deleted), high 32 bits the
+// high half of the key hash, so most mismatches are rejected without
+// touching the entry. It is rebuilt twice as large (or the same size, to
+// drop tombstones) into a fresh region when occupancy passes 60%.
+
+// errRetry means a lock-free reader saw an inconsistent index; it re-reads.
+var errRetry = errors.New("diskcache: retry read")
+
+// lookup finds key's entry. It is shared by readers, which hold no lock and
+// must survive any garbage, and writers, which see a consistent index.
+// It returns the entry id and its bucket slot, or nilID.
+func (c *Cache) lookup(key Typed, h uint64) (uint32, uint64, error) {
+	x := c.idx
+	off, capacity := x.buckets()
+	fileSize := int64(x.u64(offFileSize))
+	if capacity == 0 || capacity&(capacity-1) != 0 || off < headerSize || off+int64(capacity)*bucketSize > fileSize {
+		return 0, 0, errRetry
+	}
+	mask := capacity - 1
+	pos := h & mask
+	tag := uint32(h >> 32)
+	for n := uint64(0); n < capacity; n++ {
+		b := getU64(x.m, off+int64(pos)*bucketSize)
+		id := uint32(b)
+		if id == nilID {
+			return nilID, 0, nil
+		}
+		if id != tombstone && uint32(b>>32) == tag {
+			e := x.entry(id)
+			if e == nil {
+				return 0, 0, errRetry
+			}
+			if getU64(e, eHash) == h && getU32(e, eFlags)&flagLive != 0 {
+				ok, err := c.keyMatches(e, key)
+				if err != nil {
+					return 0, 0, err
+				}
+				if ok {
+					return id, pos, nil
+				}
+			}
+		}
+		pos = (pos + 1) & mask
+	}
+	return nilID, 0, nil
+}
+
+// keyMatches compares key with the key stored in e's record.
+func (c *Cache) keyMatches(e []byte, key Typed) (bool, error) {
+	kk := Kind(getU32(e, eFlags) >> shiftKey & kindMask)
+	var ok bool
+	err := c.segs.withRecord(e, func(r record) error {
+		ok = equalTyped(key, kk, r.key())
+		return nil
+	})
+	return ok, err
+}
+
+// bucketInsert puts id in the first free slot of its probe sequence. The
+// caller has made room with ensureBuckets.
+func (t *tx) bucketInsert(h uint64, id uint32) error {
+	x := t.x
+	off, capacity := x.buckets()
+	mask := capacity - 1
+	pos := h & mask
+	for n := uint64(0); n < capacity; n++ {
+		slot := off + int64(pos)*bucketSize
+		b := getU64(x.m, slot)
+		if uint32(b) == nilID || uint32(b) == tombstone {
+			if err := t.saveRange(slot, bucketSize); err != nil {
+				return err
+			}
+			putU64(x.m, slot, uint64(id)|(h>>32)<<32)
+			if uint32(b) == nilID {
+				return t.addU64(offBucketUsed, 1)
+			}
+			return nil
+		}
+		pos = (pos + 1) & mask
+	}
+	return errIndexFull
+}
+
+// bucketDelete marks slot pos deleted.
+func (t *tx) bucketDelete(pos uint64) error {
+	off, _ := t.x.buckets()
+	slot := off + int64(pos)*bucketSize
+	if err := t.saveRange(slot, bucketSize); err != nil {
+		return err
+	}
+	putU64(t.x.m, slot, tombstone)
+	return nil
+}
+
+// ensureBuckets rebuilds the table before an insert would pass the load
+// limit. Rebuilding reads every live entry's hash once: O(n), amortised
+// O(1) per insert because the table doubles.
+func (t *tx) ensureBuckets() error {
+	x := t.x
+	_, capacity := x.buckets()
+	used := x.u64(offBucketUsed)
+	if (used+1)*maxLoadDen <= capacity*maxLoadNum {
+		return nil
+	}
+	live := x.u64(offCount)
+	newCap := capacity
+	for (live+1)*maxLoadDen*2 > newCap*maxLoadNum {
+		newCap *= 2
+	}
+	if newCap > 1<<32 {
+		return errIndexFull
+	}
+	off, err := t.alloc(int64(newCap) * bucketSize)
+	if err != nil {
+		return err
+	}
+	mask := newCap - 1
+	var n uint64
+	for id := x.u32(offInsHead); id != nilID; {
+		e, err := t.rd(id)
+		if err != nil {
+			return err
+		}
+		h := getU64(e, eHash)
+		pos := h & mask
+		for getU64(x.m, off+int64(pos)*bucketSize) != 0 {
+			pos = (pos + 1) & mask
+		}
+		putU64(x.m, off+int64(pos)*bucketSize, uint64(id)|(h>>32)<<32)
+		n++
+		id = getU32(e, eInsNext)
+	}
+	if err := t.addU64(offWasted, int64(capacity)*bucketSize); err != nil {
+		return err
+	}
+	if err := t.setU64(offBucketOff, uint64(off)); err != nil {
+		return err
+	}
+	if err := t.setU64(offBucketCap, newCap); err != nil {
+		return err
+	}
+	return t.setU64(offBucketUsed, n)
+}

@@ -1,0 +1,399 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// File names inside a cache directory. Everything the engine owns starts
+// with "cache.dcg", so check() can tell the engine's files from strays.
+const (
+	indexName   = "cache.dcg"
+	journalName = "cache.dcg-journal"
+	lockName    = "cache.dcg-lock"
+	filePrefix  = "cache.dcg"
+)
+
+// Cache is one open cache directory. Its methods are safe for concurrent use
+// by goroutines and, through the files, by other processes.
+type Cache struct {
+	dir  string
+	opts Options
+
+	lockFile *os.File
+	lock     *writerLock
+	idx      *index
+	jrn      *journal
+	segs     *segments
+	tx       *tx
+
+	sizeLimit atomic.Int64
+	cullLimit atomic.Int64
+	policy    atomic.Uint32
+
+	closeMu  sync.Mutex
+	closed   atomic.Bool
+	inflight atomic.Int64
+	nextOwn  atomic.Uint64
+}
+
+// Call carries the per-call identity and patience of a writer: Owner makes
+// the writer lock reentrant (calls with the Owner that opened a transaction
+// run inside it) and Timeout bounds the wait for the lock (negative: wait
+// forever). The zero Call uses the cache's Timeout and a fresh owner.
+type Call struct {
+	Owner   uint64
+	Timeout time.Duration
+}
+
+// Open opens or creates the cache in dir. A directory left by a process
+// that died mid-write is repaired before Open returns.
+func Open(dir string, opts *Options) (c *Cache, err error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o = o.withDefaults()
+	mode := os.FileMode(o.FileMode)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create directory: %w", mapErrno(err))
+	}
+	c = &Cache{dir: dir, opts: o}
+	c.SetLimits(o.SizeLimit, o.CullLimit, o.Policy)
+	c.nextOwn.Store(1 << 63)
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	if c.lockFile, err = os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, mode); err != nil {
+		return nil, fmt.Errorf("open lock: %w", mapErrno(err))
+	}
+	c.lock = newWriterLock(c.lockFile)
+	if c.idx, err = openIndex(filepath.Join(dir, indexName), mode, o.IndexReserve); err != nil {
+		return nil, err
+	}
+	if c.jrn, err = openJournal(filepath.Join(dir, journalName), mode); err != nil {
+		return nil, err
+	}
+	c.segs = &segments{dir: dir, mode: mode, segSize: o.SegmentSize, views: make(map[uint32]*segView)}
+	c.tx = newTx(c.idx, c.jrn, c.segs)
+	if err := c.prepare(); err != nil {
+		return nil, err
+	}
+	if err := c.idx.validate(); err != nil {
+		return nil, err
+	}
+	c.segs.inst = c.idx.instance()
+	return c, nil
+}
+
+// prepare creates a missing index and repairs after a dead writer, under
+// the writer lock; an intact directory needs neither and takes no lock.
+func (c *Cache) prepare() error {
+	ok, err := c.idx.initialised()
+	if err != nil {
+		return err
+	}
+	if ok && !c.jrn.pending() && c.jrn.size >= jrnGrowStep {
+		return nil
+	}
+	owner := c.owner(0)
+	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
+		return err
+	}
+	defer func() {
+		c.lock.leave(owner)
+		c.lock.release()
+	}()
+	if err := c.jrn.init(); err != nil {
+		return err
+	}
+	if ok, err = c.idx.initialised(); err != nil {
+		return err
+	}
+	if !ok {
+		c.jrn.commit()
+		return c.idx.create()
+	}
+	return c.recover()
+}
+
+// recover rolls back a transaction whose writer died; the caller holds the
+// writer lock.
+func (c *Cache) recover() error {
+	if c.jrn.pending() {
+		if err := c.jrn.rollback(c.idx.m); err != nil {
+			return err
+		}
+	}
+	if s := c.idx.seq(); s&1 == 1 {
+		atomic.AddUint64(c.idx.seqPtr(), 1)
+	}
+	return nil
+}
+
+// Dir returns the cache directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// SetLimits changes the size limit, cull limit and policy this handle uses,
+// as python-diskcache's reset() changes a Cache object's cached settings.
+func (c *Cache) SetLimits(sizeLimit int64, cullLimit int, p Policy) {
+	c.sizeLimit.Store(sizeLimit)
+	if cullLimit < 0 {
+		cullLimit = 0
+	}
+	c.cullLimit.Store(int64(cullLimit))
+	c.policy.Store(uint32(p))
+}
+
+func (c *Cache) owner(o uint64) uint64 {
+	if o != 0 {
+		return o
+	}
+	return c.nextOwn.Add(1)
+}
+
+func (c *Cache) timeout(call Call) time.Duration {
+	if call.Timeout == 0 {
+		return c.opts.Timeout
+	}
+	return call.Timeout
+}
+
+// enter counts a call in; Close waits for calls in flight.
+func (c *Cache) enter() error {
+	c.inflight.Add(1)
+	if c.closed.Load() {
+		c.inflight.Add(-1)
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *Cache) exit() { c.inflight.Add(-1) }
+
+// Close releases the cache. A transaction still open is rolled back.
+func (c *Cache) Close() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed.Swap(true) {
+		return nil
+	}
+	for c.inflight.Load() > 0 {
+		time.Sleep(50 * time.Microsecond)
+	}
+	c.lock.mu.Lock()
+	open := c.lock.depth > 0
+	c.lock.mu.Unlock()
+	if open {
+		c.tx.endOp()
+		c.jrn.rollback(c.idx.m)
+		c.lock.release()
+	}
+	return c.release()
+}
+
+func (c *Cache) release() error {
+	var errs []error
+	if c.segs != nil {
+		errs = append(errs, c.segs.close())
+	}
+	if c.jrn != nil {
+		errs = append(errs, c.jrn.close())
+	}
+	if c.idx != nil {
+		errs = append(errs, c.idx.close())
+	}
+	if c.lockFile != nil {
+		errs = append(errs, c.lockFile.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// update runs fn as one write operation: inside the caller's transaction if
+// call.Owner holds one, otherwise in a transaction of its own that commits
+// when fn returns nil. If fn fails after changing the index, the whole
+// transaction is rolled back, so the index never keeps half an operation.
+func (c *Cache) update(call Call, fn func(t *tx) error) error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	owner := c.owner(call.Owner)
+	depth, err := c.lock.acquire(owner, c.timeout(call))
+	if err != nil {
+		return err
+	}
+	if depth == 1 {
+		if err := c.startTx(); err != nil {
+			c.lock.leave(owner)
+			c.lock.release()
+			return err
+		}
+	}
+	t := c.tx
+	mark := c.jrn.used
+	err = fn(t)
+	t.endOp()
+	if err != nil && c.jrn.used != mark {
+		// The operation changed the index before failing: undo it all.
+		c.abortTx()
+	}
+	last, lerr := c.lock.leave(owner)
+	if lerr != nil {
+		return lerr
+	}
+	if last {
+		c.finishTx(true)
+		c.lock.release()
+	}
+	return err
+}
+
+// startTx begins a transaction for a writer that just took the lock.
+func (c *Cache) startTx() error {
+	if err := c.recover(); err != nil {
+		return err
+	}
+	if err := c.idx.validate(); err != nil {
+		return err
+	}
+	c.jrn.begin()
+	c.tx.removes = c.tx.removes[:0]
+	return nil
+}
+
+// abortTx undoes the current transaction's changes.
+func (c *Cache) abortTx() {
+	c.tx.beginOp()
+	c.jrn.rollback(c.idx.m)
+	c.jrn.begin()
+	c.tx.removes = c.tx.removes[:0]
+	c.tx.dirty = c.tx.dirty[:0]
+	clear(c.tx.isDirty)
+	c.tx.state = false
+	// Make the seqlock even again without re-sealing restored bytes.
+	atomic.AddUint64(c.idx.seqPtr(), 1)
+	c.tx.opOpen = false
+}
+
+// finishTx commits (or rolls back) the transaction and then deletes the
+// value files it released: after the commit, so a crash before it can
+// only leave orphans, never entries without their files.
+func (c *Cache) finishTx(commit bool) {
+	if !commit {
+		c.abortTx()
+		return
+	}
+	c.jrn.commit()
+	for _, name := range c.tx.removes {
+		c.removeFile(name)
+	}
+	c.tx.removes = c.tx.removes[:0]
+}
+
+// Begin opens a transaction for owner (reentrant): every write call with
+// the same owner runs in it until the matching End.
+func (c *Cache) Begin(call Call) error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	if call.Owner == 0 {
+		return fmt.Errorf("%w: a transaction needs an owner", ErrInvalid)
+	}
+	depth, err := c.lock.acquire(call.Owner, c.timeout(call))
+	if err != nil {
+		return err
+	}
+	if depth == 1 {
+		if err := c.startTx(); err != nil {
+			c.lock.leave(call.Owner)
+			c.lock.release()
+			return err
+		}
+	}
+	return nil
+}
+
+// End closes one level of owner's transaction. At the outermost level it
+// commits, or rolls back when commit is false; inner levels only unwind, as
+// nested transact() blocks do in python-diskcache.
+func (c *Cache) End(owner uint64, commit bool) error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	last, err := c.lock.leave(owner)
+	if err != nil {
+		return err
+	}
+	if last {
+		c.finishTx(commit)
+		return c.lock.release()
+	}
+	return nil
+}
+
+// read runs fn against a consistent view of the index without taking a
+// lock: it retries while a writer is changing the index. If the seqlock is
+// stuck odd, the writer died mid-operation; after a while the reader takes
+// the writer lock itself and rolls the dead writer's transaction back.
+func (c *Cache) read(fn func() error) error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	x := c.idx
+	var waited time.Duration
+	for spin := 0; ; spin++ {
+		s1 := x.seq()
+		if s1&1 == 0 {
+			err := fn()
+			if x.seq() == s1 {
+				if errors.Is(err, errRetry) {
+					return fmt.Errorf("%w: index refers to missing data", ErrCorrupted)
+				}
+				return err
+			}
+			continue
+		}
+		if spin < 64 {
+			runtime.Gosched()
+			continue
+		}
+		time.Sleep(50 * time.Microsecond)
+		waited += 50 * time.Microsecond
+		if waited >= 2*time.Millisecond {
+			waited = 0
+			c.repairIfAbandoned()
+		}
+	}
+}
+
+// repairIfAbandoned recovers the index if no live writer holds the lock.
+func (c *Cache) repairIfAbandoned() {
+	owner := c.owner(0)
+	if !c.lock.tryAcquire(owner) {
+		return
+	}
+	c.recover()
+	c.lock.leave(owner)
+	c.lock.release()
+}
+
+// now is used where python-diskcache would read the clock itself.
+func nowOr(now float64) float64 {
+	if now == 0 || math.IsNaN(now) {
+		return float64(time.Now().UnixNano()) / 1e9
+	}
+	return now
+}

@@ -1,0 +1,40 @@
+package core
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// removeFile deletes a value file (a path relative to the cache directory)
+// and then its parent directories while they are empty, stopping at the
+// cache directory, as python-diskcache's Disk.remove does. Errors are
+// ignored for the same reason upstream ignores them: another process may
+// have removed the file first, and check() reports any leftovers.
+func (c *Cache) removeFile(name string) {
+	full, ok := c.valuePath(name)
+	if !ok {
+		return
+	}
+	if err := os.Remove(full); err != nil {
+		return
+	}
+	for dir := filepath.Dir(full); dir != c.dir && strings.HasPrefix(dir, c.dir); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			return
+		}
+	}
+}
+
+// valuePath resolves a value file name, refusing names that would escape
+// the cache directory (a tampered record must not delete other files).
+func (c *Cache) valuePath(name string) (string, bool) {
+	if name == "" || filepath.IsAbs(name) {
+		return "", false
+	}
+	clean := filepath.Clean(name)
+	if clean == "." || strings.HasPrefix(clean, "..") || strings.HasPrefix(filepath.Base(clean), filePrefix) {
+		return "", false
+	}
+	return filepath.Join(c.dir, clean), true
+}

@@ -1,0 +1,175 @@
+package core
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The index file ("cache.dcg") is shared by every process through the page
+// cache (mmap, MAP_SHARED). It only grows; regions are allocated at its end.
+//
+//	+-----------------------------+ 0
+//	| header (fields below)       |
+//	+-----------------------------+ 4096
+//	| segment table (768 slots)   |  slot: id u32 | pad u32 | live bytes u64
+//	+-----------------------------+ 16384 = headerSize
+//	| regions: entry chunks,      |  entry chunk k holds 1024<<k entries of
+//	| bucket tables, heap chunks  |  128 bytes; a bucket table is a power of
+//	| ... (allocated on demand)   |  two of u64; heap chunks hold u32 ids
+//	+-----------------------------+ fileSize
+//
+// Header fields:
+//
+//	0    magic "DCGINDEX"
+//	8    format version u32 | header size u32
+//	16   instance id u64 (random, also written into every segment header)
+//	64   seq u64: seqlock, odd while a writer changes the index (own line)
+//	128  hits u64, 136 misses u64: statistics, updated atomically, not
+//	     journaled (a crash may lose a few counts)
+//	192  state block, journaled as one unit and covered by stateSum:
+//	  192 count u64      entries, expired ones included
+//	  200 size u64       bytes of file-backed values
+//	  208 inline u64     bytes of live records
+//	  216 insHead u32, insTail u32     insertion (rowid) order
+//	  224 polHead u32, polTail u32     eviction order (LRS, LRU)
+//	  232 freeHead u32, entryHigh u32  free entry list, next never-used id
+//	  240 bucketOff u64, 248 bucketCap u64, 256 bucketUsed u64
+//	  264 heapLen u64                  expiry heap length
+//	  272 fileSize u64                 bytes of the index file in use
+//	  280 activeSeg u32, activeSlot u32, 288 activeLen u64
+//	  296 nextSeg u32, segCount u32
+//	  304 wasted u64                   bytes of abandoned regions
+//	  512 entry chunk offsets [32]u64
+//	  768 heap chunk offsets [32]u64
+//	  1024 end of state
+//	1024 stateSum u64: xxhash64 of the state block
+const (
+	idxMagic      = "DCGINDEX"
+	formatVersion = 1
+	headerSize    = 16384
+
+	offVersion    = 8
+	offHdrSize    = 12
+	offInstance   = 16
+	offSeq        = 64
+	offHits       = 128
+	offMisses     = 136
+	offState      = 192
+	offCount      = 192
+	offSize       = 200
+	offInline     = 208
+	offInsHead    = 216
+	offInsTail    = 220
+	offPolHead    = 224
+	offPolTail    = 228
+	offFreeHead   = 232
+	offEntryHigh  = 236
+	offBucketOff  = 240
+	offBucketCap  = 248
+	offBucketUsed = 256
+	offHeapLen    = 264
+	offFileSize   = 272
+	offActiveSeg  = 280
+	offActiveSlot = 284
+	offActiveLen  = 288
+	offNextSeg    = 296
+	offSegCount   = 300
+	offWasted     = 304
+	offEntryChunk = 512
+	offHeapChunk  = 768
+	offStateEnd   = 1024
+	offStateSum   = 1024
+
+	offSegTable  = 4096
+	segSlotSize  = 16
+	maxSegSlots  = (headerSize - offSegTable) / segSlotSize
+	maxChunks    = 32
+	chunkBase    = 1024
+	entrySize    = 128
+	bucketSize   = 8
+	initBuckets  = 1024
+	maxLoadNum   = 6 // grow the bucket table beyond 6/10 occupancy
+	maxLoadDen   = 10
+	nilID        = 0
+	firstEntryID = 1
+	tombstone    = 0xFFFFFFFF
+)
+
+// An entry is one key's slot in the index, 128 bytes, addressed by a stable
+// 32-bit id. Entries never move, so the order lists and the expiry heap link
+// them by id.
+//
+//	0   hash u64          xxhash64 of the normalised key
+//	8   rowid u64         position in insertion order (SQLite's rowid)
+//	16  segID u32         segment holding the record
+//	20  recOff u32        record offset in the segment
+//	24  recLen u32        record length (0: no record)
+//	28  flags u32         see flag* constants
+//	32  storeTime f64
+//	40  accessTime f64
+//	48  expireTime f64    meaningful when flagExpire is set
+//	56  accessCount u64
+//	64  insPrev u32, insNext u32
+//	72  polPrev u32, polNext u32
+//	80  heapPos u32       1-based index in the expiry heap, 0 when absent
+//	84  segSlot u32       segment table slot of segID
+//	88  size u64          bytes of the value's file (upstream's size column)
+//	96  tagHash u64
+//	104 num u64           inline int64 or float64 bits of numeric values
+//	112 reserved
+//	120 sum u64           xxhash64 of bytes 0..120
+const (
+	eHash       = 0
+	eRowid      = 8
+	eSegID      = 16
+	eRecOff     = 20
+	eRecLen     = 24
+	eFlags      = 28
+	eStoreTime  = 32
+	eAccessTime = 40
+	eExpireTime = 48
+	eAccessCnt  = 56
+	eInsPrev    = 64
+	eInsNext    = 68
+	ePolPrev    = 72
+	ePolNext    = 76
+	eHeapPos    = 80
+	eSegSlot    = 84
+	eSize       = 88
+	eTagHash    = 96
+	eNum        = 104
+	eSum        = 120
+)
+
+// Entry flags: bit 0 live, bit 1 has expiry, bit 2 has tag; then the kinds.
+const (
+	flagLive   = 1 << 0
+	flagExpire = 1 << 1
+	flagTag    = 1 << 2
+	shiftKey   = 8  // key Kind
+	shiftVal   = 12 // value Kind
+	shiftMode  = 16 // value Mode
+	shiftTag   = 20 // tag Kind
+	kindMask   = 0xF
+)
+
+var le = binary.LittleEndian
+
+func getU32(b []byte, off int64) uint32     { return le.Uint32(b[off:]) }
+func getU64(b []byte, off int64) uint64     { return le.Uint64(b[off:]) }
+func putU32(b []byte, off int64, v uint32)  { le.PutUint32(b[off:], v) }
+func putU64(b []byte, off int64, v uint64)  { le.PutUint64(b[off:], v) }
+func getF64(b []byte, off int64) float64    { return math.Float64frombits(le.Uint64(b[off:])) }
+func putF64(b []byte, off int64, v float64) { le.PutUint64(b[off:], math.Float64bits(v)) }
+
+// chunkOf maps an id (entry or heap index) to its chunk and the index inside
+// the chunk. Chunk k holds chunkBase<<k items, so a table of 32 chunks
+// addresses 4 trillion items while the first costs only chunkBase slots.
+func chunkOf(id uint64) (k int, i uint64) {
+	q := id/chunkBase + 1
+	k = 63 - leadingZeros64(q)
+	start := uint64(chunkBase) * ((uint64(1) << k) - 1)
+	return k, id - start
+}
+
+func chunkCap(k int) uint64 { return uint64(chunkBase) << k }

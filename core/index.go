@@ -1,0 +1,176 @@
+package core
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// index is the mapped index file. Writers change it only while holding the
+// writer lock and inside a journaled transaction; readers copy out of it
+// without a lock and validate what they copied with the seqlock.
+type index struct {
+	f *os.File
+	m []byte // the whole reservation; only [0, fileSize) is backed
+}
+
+func openIndex(path string, mode os.FileMode, reserve int64) (*index, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
+	if err != nil {
+		return nil, fmt.Errorf("open index: %w", mapErrno(err))
+	}
+	m, err := mapShared(f, reserve, true)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &index{f: f, m: m}, nil
+}
+
+func (x *index) close() error {
+	err := unmap(x.m)
+	x.m = nil
+	if cerr := x.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (x *index) seqPtr() *uint64 { return (*uint64)(unsafe.Pointer(&x.m[offSeq])) }
+func (x *index) seq() uint64     { return atomic.LoadUint64(x.seqPtr()) }
+
+func (x *index) counter(off int64) *uint64 { return (*uint64)(unsafe.Pointer(&x.m[off])) }
+
+// fileBytes is the size of the index file on disk.
+func (x *index) fileBytes() (int64, error) {
+	st, err := x.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// initialised reports whether the file holds a complete header.
+func (x *index) initialised() (bool, error) {
+	n, err := x.fileBytes()
+	if err != nil {
+		return false, err
+	}
+	return n >= headerSize && string(x.m[:8]) == idxMagic, nil
+}
+
+// create lays down an empty index; called with the writer lock held, on a
+// file whose header is missing or incomplete (a creator may have died).
+func (x *index) create() error {
+	first := int64(headerSize)
+	entries := first
+	buckets := entries + int64(chunkCap(0))*entrySize
+	heap := buckets + initBuckets*bucketSize
+	end := heap + int64(chunkCap(0))*4
+	if err := growFile(x.f, end); err != nil {
+		return fmt.Errorf("create index: %w", err)
+	}
+	clear(x.m[:end])
+	m := x.m
+	putU32(m, offVersion, formatVersion)
+	putU32(m, offHdrSize, headerSize)
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	copy(m[offInstance:], id[:])
+	putU32(m, offEntryHigh, firstEntryID)
+	putU64(m, offBucketOff, uint64(buckets))
+	putU64(m, offBucketCap, initBuckets)
+	putU64(m, offEntryChunk, uint64(entries))
+	putU64(m, offHeapChunk, uint64(heap))
+	putU64(m, offFileSize, uint64(end))
+	putU32(m, offNextSeg, 1)
+	x.sealState()
+	// The magic goes last: a file without it is re-created.
+	copy(m[:8], idxMagic)
+	return nil
+}
+
+// validate checks the header of an existing index.
+func (x *index) validate() error {
+	m := x.m
+	if string(m[:8]) != idxMagic {
+		return fmt.Errorf("%w: index magic", ErrCorrupted)
+	}
+	if v := getU32(m, offVersion); v != formatVersion {
+		return fmt.Errorf("%w: index format version %d, this build reads %d", ErrCorrupted, v, formatVersion)
+	}
+	if getU32(m, offHdrSize) != headerSize {
+		return fmt.Errorf("%w: index header size", ErrCorrupted)
+	}
+	if !x.stateOK() {
+		return fmt.Errorf("%w: index header checksum", ErrCorrupted)
+	}
+	n, err := x.fileBytes()
+	if err != nil {
+		return err
+	}
+	if fs := int64(getU64(m, offFileSize)); fs > n || fs < headerSize || fs > int64(len(m)) {
+		return fmt.Errorf("%w: index size %d, file %d", ErrCorrupted, fs, n)
+	}
+	return nil
+}
+
+func (x *index) stateSum() uint64 { return xxhash.Sum64(x.m[offState:offStateEnd]) }
+func (x *index) stateOK() bool    { return getU64(x.m, offStateSum) == x.stateSum() }
+func (x *index) sealState()       { putU64(x.m, offStateSum, x.stateSum()) }
+
+func (x *index) instance() uint64 { return getU64(x.m, offInstance) }
+
+// entryOff returns the offset of entry id, or -1 when id is out of range.
+// Readers call it with ids read without a lock, so it checks everything.
+func (x *index) entryOff(id uint32) int64 {
+	if id == nilID || id == tombstone || id >= getU32(x.m, offEntryHigh) {
+		return -1
+	}
+	k, i := chunkOf(uint64(id))
+	base := int64(getU64(x.m, offEntryChunk+int64(k)*8))
+	if base < headerSize {
+		return -1
+	}
+	off := base + int64(i)*entrySize
+	if off+entrySize > int64(getU64(x.m, offFileSize)) || off+entrySize > int64(len(x.m)) {
+		return -1
+	}
+	return off
+}
+
+// entry returns the 128 bytes of entry id (nil when out of range).
+func (x *index) entry(id uint32) []byte {
+	off := x.entryOff(id)
+	if off < 0 {
+		return nil
+	}
+	return x.m[off : off+entrySize : off+entrySize]
+}
+
+func entrySum(e []byte) uint64 { return xxhash.Sum64(e[:eSum]) }
+func entryOK(e []byte) bool    { return getU64(e, eSum) == entrySum(e) }
+
+// heapOff returns the offset of expiry-heap slot i (0-based).
+func (x *index) heapOff(i uint64) int64 {
+	k, j := chunkOf(i)
+	base := int64(getU64(x.m, offHeapChunk+int64(k)*8))
+	if base < headerSize {
+		return -1
+	}
+	return base + int64(j)*4
+}
+
+// bucketAt returns the bucket table's offset and capacity.
+func (x *index) buckets() (off int64, capacity uint64) {
+	return int64(getU64(x.m, offBucketOff)), getU64(x.m, offBucketCap)
+}
+
+func (x *index) u32(off int64) uint32 { return getU32(x.m, off) }
+func (x *index) u64(off int64) uint64 { return getU64(x.m, off) }

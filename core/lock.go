@@ -1,0 +1,157 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// writerLock serialises writers: a channel semaphore between the threads of
+// this process, then an exclusive flock on the lock file between processes.
+// The descriptor stays open for the life of the cache: gofrs/flock closes its
+// descriptor on every Unlock, which would add an open and a close to every
+// write.
+// The kernel drops the flock when its holder dies, which is what makes
+// kill -9 safe: the next writer finds the journal and rolls it back.
+//
+// The lock is reentrant per owner (the Python layer passes its thread id), so
+// write calls made inside a transaction by the thread that opened it run in
+// that transaction, as python-diskcache's transact() does.
+type writerLock struct {
+	sem    chan struct{}
+	f      *os.File
+	mu     sync.Mutex // guards holder and depth
+	holder uint64
+	depth  int
+}
+
+func newWriterLock(f *os.File) *writerLock {
+	return &writerLock{sem: make(chan struct{}, 1), f: f}
+}
+
+// acquire takes the lock for owner. It returns the new depth: 1 when the
+// lock was just taken, more when owner already held it. A negative timeout
+// waits forever.
+func (l *writerLock) acquire(owner uint64, timeout time.Duration) (int, error) {
+	l.mu.Lock()
+	if l.depth > 0 && l.holder == owner {
+		l.depth++
+		d := l.depth
+		l.mu.Unlock()
+		return d, nil
+	}
+	l.mu.Unlock()
+
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	if !l.takeSem(timeout) {
+		return 0, ErrTimeout
+	}
+	if err := l.takeFlock(deadline, timeout < 0); err != nil {
+		<-l.sem
+		return 0, err
+	}
+	l.mu.Lock()
+	l.holder, l.depth = owner, 1
+	l.mu.Unlock()
+	return 1, nil
+}
+
+func (l *writerLock) takeSem(timeout time.Duration) bool {
+	select {
+	case l.sem <- struct{}{}:
+		return true
+	default:
+	}
+	if timeout == 0 {
+		return false
+	}
+	if timeout < 0 {
+		l.sem <- struct{}{}
+		return true
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case l.sem <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// takeFlock polls a non-blocking flock: a blocking flock can not be given a
+// timeout without signals. The backoff stays short because writers hold the
+// lock for microseconds.
+func (l *writerLock) takeFlock(deadline time.Time, forever bool) error {
+	wait := 20 * time.Microsecond
+	for {
+		ok, err := tryFlock(l.f)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", l.f.Name(), mapErrno(err))
+		}
+		if ok {
+			return nil
+		}
+		if !forever && !time.Now().Before(deadline) {
+			return ErrTimeout
+		}
+		time.Sleep(wait)
+		if wait < 2*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// tryAcquire takes the lock without waiting; used by readers that suspect a
+// dead writer.
+func (l *writerLock) tryAcquire(owner uint64) bool {
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		return false
+	}
+	ok, err := tryFlock(l.f)
+	if err != nil || !ok {
+		<-l.sem
+		return false
+	}
+	l.mu.Lock()
+	l.holder, l.depth = owner, 1
+	l.mu.Unlock()
+	return true
+}
+
+// depthFor returns owner's depth, 0 when owner does not hold the lock.
+func (l *writerLock) depthFor(owner uint64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.depth > 0 && l.holder == owner {
+		return l.depth
+	}
+	return 0
+}
+
+// leave drops one level of owner's hold and reports whether it was the last.
+func (l *writerLock) leave(owner uint64) (last bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.depth == 0 || l.holder != owner {
+		return false, ErrNotOwner
+	}
+	l.depth--
+	return l.depth == 0, nil
+}
+
+// release unlocks after the last leave.
+func (l *writerLock) release() error {
+	l.mu.Lock()
+	l.holder, l.depth = 0, 0
+	l.mu.Unlock()
+	err := unFlock(l.f)
+	<-l.sem
+	return err
+}

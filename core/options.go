@@ -1,0 +1,64 @@
+package core
+
+import "time"
+
+// Options configure a Cache. The zero value is valid; zero fields take the
+// defaults from python-diskcache's DEFAULT_SETTINGS where the two overlap.
+type Options struct {
+	// SizeLimit is the target bound on Volume in bytes (default 1 GiB).
+	SizeLimit int64
+	// CullLimit is the most entries an automatic cull removes per write
+	// (default 10). Use NoCull to disable automatic culling.
+	CullLimit int
+	// Policy is the eviction policy (default LeastRecentlyStored).
+	Policy Policy
+	// Timeout is how long a writer waits for the lock (default 60 s).
+	// A negative value waits forever.
+	Timeout time.Duration
+	// SegmentSize is the size at which a record segment is sealed and a new
+	// one started (default 64 MiB).
+	SegmentSize int64
+	// IndexReserve is the address space reserved for mapping the index file
+	// (default 32 GiB). The index can not grow past it.
+	IndexReserve int64
+	// Statistics makes Get count hits and misses.
+	Statistics bool
+	// FileMode is the permission of files the engine creates (default 0o644
+	// masked by the umask).
+	FileMode uint32
+}
+
+// NoCull as Options.CullLimit disables automatic culling.
+const NoCull = -1
+
+const (
+	defaultSizeLimit    = 1 << 30
+	defaultCullLimit    = 10
+	defaultTimeout      = 60 * time.Second
+	defaultSegmentSize  = 64 << 20
+	defaultIndexReserve = 32 << 30
+	defaultFileMode     = 0o644
+)
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.SizeLimit == 0 {
+		o.SizeLimit = defaultSizeLimit
+	}
+	if o.CullLimit == 0 {
+		o.CullLimit = defaultCullLimit
+	}
+	if o.Timeout == 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.SegmentSize == 0 {
+		o.SegmentSize = defaultSegmentSize
+	}
+	if o.IndexReserve == 0 {
+		o.IndexReserve = defaultIndexReserve
+	}
+	if o.FileMode == 0 {
+		o.FileMode = defaultFileMode
+	}
+	return o
+}

@@ -1,0 +1,107 @@
+package core
+
+// Two doubly linked lists run through the entries. The insertion list is
+// rowid order: iteration, peekitem and the batches of clear and evict. The
+// policy list is eviction order, sorted by (store time, rowid) as
+// python-diskcache's cull query sorts; new and re-stored entries usually go
+// to the tail, so keeping it sorted costs O(1) unless the clock went back.
+
+type listFields struct{ head, tail, prev, next int64 }
+
+var (
+	insList = listFields{offInsHead, offInsTail, eInsPrev, eInsNext}
+	polList = listFields{offPolHead, offPolTail, ePolPrev, ePolNext}
+)
+
+// link inserts id after entry `after` (nilID: at the head).
+func (t *tx) link(l listFields, id, after uint32) error {
+	e, err := t.ent(id)
+	if err != nil {
+		return err
+	}
+	var next uint32
+	if after == nilID {
+		next = t.x.u32(l.head)
+		if err := t.setU32(l.head, id); err != nil {
+			return err
+		}
+	} else {
+		a, err := t.ent(after)
+		if err != nil {
+			return err
+		}
+		next = getU32(a, l.next)
+		putU32(a, l.next, id)
+	}
+	if next == nilID {
+		if err := t.setU32(l.tail, id); err != nil {
+			return err
+		}
+	} else {
+		n, err := t.ent(next)
+		if err != nil {
+			return err
+		}
+		putU32(n, l.prev, id)
+	}
+	putU32(e, l.prev, after)
+	putU32(e, l.next, next)
+	return nil
+}
+
+// unlink removes id from the list.
+func (t *tx) unlink(l listFields, id uint32) error {
+	e, err := t.ent(id)
+	if err != nil {
+		return err
+	}
+	prev, next := getU32(e, l.prev), getU32(e, l.next)
+	if prev == nilID {
+		if err := t.setU32(l.head, next); err != nil {
+			return err
+		}
+	} else {
+		p, err := t.ent(prev)
+		if err != nil {
+			return err
+		}
+		putU32(p, l.next, next)
+	}
+	if next == nilID {
+		if err := t.setU32(l.tail, prev); err != nil {
+			return err
+		}
+	} else {
+		n, err := t.ent(next)
+		if err != nil {
+			return err
+		}
+		putU32(n, l.prev, prev)
+	}
+	putU32(e, l.prev, nilID)
+	putU32(e, l.next, nilID)
+	return nil
+}
+
+// linkPolicy inserts id into the policy list at its (store time, rowid)
+// place, searching back from the tail.
+func (t *tx) linkPolicy(id uint32) error {
+	e, err := t.rd(id)
+	if err != nil {
+		return err
+	}
+	st, row := getF64(e, eStoreTime), getU64(e, eRowid)
+	after := t.x.u32(offPolTail)
+	for after != nilID {
+		a, err := t.rd(after)
+		if err != nil {
+			return err
+		}
+		at := getF64(a, eStoreTime)
+		if at < st || (at == st && getU64(a, eRowid) < row) {
+			break
+		}
+		after = getU32(a, ePolPrev)
+	}
+	return t.link(polList, id, after)
+}

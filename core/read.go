@@ -1,0 +1,204 @@
+package core
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// ErrShortBuffer means the caller's buffer can not hold the item; Item.Need
+// says how many bytes it takes.
+var ErrShortBuffer = errors.New("diskcache: buffer too small")
+
+// Item is what a read returns. Value.Bytes, Tag.Bytes and File alias the
+// caller's buffer, laid out as value, tag, file name.
+type Item struct {
+	Key         Typed // only filled by iteration and peeks
+	Value       Typed
+	Mode        Mode
+	File        []byte
+	Size        int64
+	Tag         Typed
+	HasTag      bool
+	ExpireTime  float64
+	HasExpire   bool
+	StoreTime   float64
+	AccessTime  float64
+	AccessCount uint64
+	Rowid       uint64
+	Need        int
+}
+
+// GetFlags modify Get.
+type GetFlags uint32
+
+const (
+	// CountStats counts the lookup as a hit or a miss.
+	CountStats GetFlags = 1 << iota
+)
+
+// live reports whether an entry is unexpired at now (expire_time > now).
+func live(e []byte, now float64) bool {
+	return getU32(e, eFlags)&flagExpire == 0 || getF64(e, eExpireTime) > now
+}
+
+// Get copies key's value into buf. It takes no lock: a write in progress
+// makes it retry. A missing or expired key gives ErrNotFound.
+func (c *Cache) Get(key Typed, now float64, flags GetFlags, buf []byte) (Item, error) {
+	if !key.valid() {
+		return Item{}, ErrInvalid
+	}
+	h := hashTyped(key)
+	var it Item
+	err := c.read(func() error {
+		id, _, err := c.lookup(key, h)
+		if err != nil {
+			return err
+		}
+		if id == nilID {
+			return ErrNotFound
+		}
+		e := c.idx.entry(id)
+		if e == nil {
+			return errRetry
+		}
+		var ent [entrySize]byte
+		copy(ent[:], e)
+		if !entryOK(ent[:]) {
+			return errRetry
+		}
+		if !live(ent[:], now) {
+			return ErrNotFound
+		}
+		it, err = c.fill(ent[:], buf, false)
+		return err
+	})
+	if flags&CountStats != 0 && (err == nil || errors.Is(err, ErrNotFound)) {
+		off := int64(offHits)
+		if err != nil {
+			off = offMisses
+		}
+		atomic.AddUint64(c.idx.counter(off), 1)
+	}
+	return it, err
+}
+
+// fill describes entry e in an Item, copying the variable parts into buf.
+func (c *Cache) fill(e, buf []byte, withKey bool) (Item, error) {
+	fl := getU32(e, eFlags)
+	it := Item{
+		Value:       Typed{Kind: Kind(fl >> shiftVal & kindMask)},
+		Mode:        Mode(fl >> shiftMode & kindMask),
+		Size:        int64(getU64(e, eSize)),
+		HasTag:      fl&flagTag != 0,
+		Tag:         Typed{Kind: Kind(fl >> shiftTag & kindMask)},
+		HasExpire:   fl&flagExpire != 0,
+		ExpireTime:  getF64(e, eExpireTime),
+		StoreTime:   getF64(e, eStoreTime),
+		AccessTime:  getF64(e, eAccessTime),
+		AccessCount: getU64(e, eAccessCnt),
+		Rowid:       getU64(e, eRowid),
+	}
+	err := c.segs.withRecord(e, func(r record) error {
+		var val []byte
+		if it.Value.Kind == KindInt || it.Value.Kind == KindFloat {
+			var n [8]byte
+			putU64(n[:], 0, getU64(e, eNum))
+			val = n[:]
+		} else {
+			val = r.value()
+		}
+		key := r.key()
+		need := len(val) + len(r.tag()) + len(r.file())
+		if withKey {
+			need += len(key)
+		}
+		if need > len(buf) {
+			it.Need = need
+			return ErrShortBuffer
+		}
+		p := copy(buf, val)
+		it.Value.Bytes = buf[:p:p]
+		q := p + copy(buf[p:], r.tag())
+		it.Tag.Bytes = buf[p:q:q]
+		p = q + copy(buf[q:], r.file())
+		it.File = buf[q:p:p]
+		if withKey {
+			q = p + copy(buf[p:], key)
+			it.Key = Typed{Kind: r.keyKind(), Bytes: buf[p:q:q]}
+		}
+		return nil
+	})
+	return it, err
+}
+
+// Contains reports whether key is present and unexpired at now.
+func (c *Cache) Contains(key Typed, now float64) (bool, error) {
+	if !key.valid() {
+		return false, ErrInvalid
+	}
+	h := hashTyped(key)
+	var found bool
+	err := c.read(func() error {
+		found = false
+		id, _, err := c.lookup(key, h)
+		if err != nil || id == nilID {
+			return err
+		}
+		e := c.idx.entry(id)
+		if e == nil {
+			return errRetry
+		}
+		found = live(e, now)
+		return nil
+	})
+	return found, err
+}
+
+// Len returns the number of entries, expired ones included.
+func (c *Cache) Len() (int64, error) {
+	var n int64
+	err := c.read(func() error {
+		n = int64(c.idx.u64(offCount))
+		return nil
+	})
+	return n, err
+}
+
+// volumeOverhead is what Volume adds for the index itself: a constant, so
+// that small caches stay near their data size as python-diskcache's do.
+const volumeOverhead = 4096
+
+// Volume estimates the bytes the cache holds on disk: live records plus
+// value files plus a constant, the measure the size limit applies to.
+func (c *Cache) Volume() (int64, error) {
+	var n int64
+	err := c.read(func() error {
+		n = c.volume()
+		return nil
+	})
+	return n, err
+}
+
+func (c *Cache) volume() int64 {
+	return volumeOverhead + int64(c.idx.u64(offInline)) + int64(c.idx.u64(offSize))
+}
+
+// Stats returns the hit and miss counters.
+func (c *Cache) Stats() (hits, misses int64, err error) {
+	if err := c.enter(); err != nil {
+		return 0, 0, err
+	}
+	defer c.exit()
+	return int64(atomic.LoadUint64(c.idx.counter(offHits))), int64(atomic.LoadUint64(c.idx.counter(offMisses))), nil
+}
+
+// ResetStats zeroes the hit and miss counters.
+func (c *Cache) ResetStats() error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	atomic.StoreUint64(c.idx.counter(offHits), 0)
+	atomic.StoreUint64(c.idx.counter(offMisses), 0)
+	return nil
+}

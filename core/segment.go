@@ -1,0 +1,257 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+)
+
+// Segments ("cache.dcg-XXXXXXXX.seg") hold records. The writer appends with
+// pwrite; every process reads through a read-only mapping made once per
+// segment and kept until Close. Segment ids only grow, so an id never names
+// two files.
+//
+//	0   magic "DCGSEG01"
+//	8   version u32 | id u32
+//	16  index instance id u64
+//	64  records
+//
+// The segment table in the index header holds, per slot, the segment id
+// and the bytes of live records in it (for compaction).
+const (
+	segMagic  = "DCGSEG01"
+	segHeader = 64
+)
+
+type segView struct {
+	m []byte
+}
+
+type segments struct {
+	dir     string
+	mode    os.FileMode
+	segSize int64
+	inst    uint64
+
+	mu    sync.RWMutex
+	views map[uint32]*segView
+
+	wid uint32   // segment the writer's descriptor is open on
+	wf  *os.File // writer's descriptor
+}
+
+func segPath(dir string, id uint32) string {
+	return filepath.Join(dir, fmt.Sprintf("cache.dcg-%08x.seg", id))
+}
+
+func (s *segments) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for id, v := range s.views {
+		if err := unmap(v.m); err != nil && first == nil {
+			first = err
+		}
+		delete(s.views, id)
+	}
+	if s.wf != nil {
+		if err := s.wf.Close(); err != nil && first == nil {
+			first = err
+		}
+		s.wf = nil
+	}
+	return first
+}
+
+// view returns the mapping of segment id, mapping it on first use.
+// The caller holds s.mu for reading.
+func (s *segments) view(id uint32) (*segView, error) {
+	if v := s.views[id]; v != nil {
+		return v, nil
+	}
+	s.mu.RUnlock()
+	defer s.mu.RLock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.views[id]; v != nil {
+		return v, nil
+	}
+	f, err := os.Open(segPath(s.dir, id))
+	if errors.Is(err, os.ErrNotExist) {
+		// A torn read named a segment that is gone or not yet made.
+		return nil, errRetry
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := s.segSize
+	if st.Size() > size {
+		size = st.Size()
+	}
+	m, err := mapShared(f, size, false)
+	if err != nil {
+		return nil, err
+	}
+	v := &segView{m: m}
+	s.views[id] = v
+	return v, nil
+}
+
+// withRecord calls fn with the record entry e points at, straight from the
+// mapping. A fault while reading a mapping (a torn read naming an offset
+// past the end of a file) becomes errRetry instead of killing the process.
+func (s *segments) withRecord(e []byte, fn func(r record) error) (err error) {
+	id, off, n := getU32(e, eSegID), int64(getU32(e, eRecOff)), int64(getU32(e, eRecLen))
+	if n < recHdr || off < segHeader {
+		return errRetry
+	}
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if recover() != nil {
+			err = errRetry
+		}
+	}()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, err := s.view(id)
+	if err != nil {
+		return err
+	}
+	if off+n > int64(len(v.m)) {
+		return errRetry
+	}
+	r := record(v.m[off : off+n : off+n])
+	if err := r.check(int(n)); err != nil {
+		return err
+	}
+	return fn(r)
+}
+
+// record returns a copy of the record e points at (writer side and key
+// comparison; hot readers use withRecord).
+func (s *segments) record(e []byte) (record, error) {
+	var out record
+	err := s.withRecord(e, func(r record) error {
+		out = append(record(nil), r...)
+		return nil
+	})
+	return out, err
+}
+
+// writer returns the descriptor of the active segment for appending,
+// reopening it when another process started a new one.
+func (s *segments) writer(active uint32) (*os.File, error) {
+	if s.wf != nil && s.wid == active {
+		return s.wf, nil
+	}
+	if s.wf != nil {
+		s.wf.Close()
+		s.wf = nil
+	}
+	f, err := os.OpenFile(segPath(s.dir, active), os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
+	}
+	s.wf, s.wid = f, active
+	return f, nil
+}
+
+// appendRecord writes rec at the end of the active segment, starting a new
+// segment when it would pass the size limit. Nothing in the index refers to
+// the bytes until the caller links them, so a failed or torn append is
+// invisible. It returns the record's location.
+func (t *tx) appendRecord(rec []byte) (id uint32, slot uint32, off int64, err error) {
+	x, s := t.x, t.segs
+	id, slot, off = x.u32(offActiveSeg), x.u32(offActiveSlot), int64(x.u64(offActiveLen))
+	if id == 0 || off+int64(len(rec)) > s.segSize && off > segHeader {
+		if id, slot, err = t.newSegment(); err != nil {
+			return 0, 0, 0, err
+		}
+		off = segHeader
+	}
+	f, err := s.writer(id)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if _, err := f.WriteAt(rec, off); err != nil {
+		return 0, 0, 0, fmt.Errorf("append record: %w", mapErrno(err))
+	}
+	if off+int64(len(rec)) > 1<<32-1 {
+		return 0, 0, 0, fmt.Errorf("%w: record too large", ErrInvalid)
+	}
+	if err := t.setU64(offActiveLen, uint64(off)+uint64(len(rec))); err != nil {
+		return 0, 0, 0, err
+	}
+	return id, slot, off, t.segLive(slot, int64(len(rec)))
+}
+
+// newSegment creates the next segment file and makes it active.
+func (t *tx) newSegment() (uint32, uint32, error) {
+	x, s := t.x, t.segs
+	slot := uint32(maxSegSlots)
+	for i := uint32(0); i < maxSegSlots; i++ {
+		if getU32(x.m, offSegTable+int64(i)*segSlotSize) == 0 {
+			slot = i
+			break
+		}
+	}
+	if slot == maxSegSlots {
+		return 0, 0, fmt.Errorf("%w: segment table full", ErrFull)
+	}
+	id := x.u32(offNextSeg)
+	f, err := os.OpenFile(segPath(s.dir, id), os.O_RDWR|os.O_CREATE|os.O_TRUNC, s.mode)
+	if err != nil {
+		return 0, 0, fmt.Errorf("create segment: %w", mapErrno(err))
+	}
+	var hdr [segHeader]byte
+	copy(hdr[:], segMagic)
+	putU32(hdr[:], 8, formatVersion)
+	putU32(hdr[:], 12, id)
+	putU64(hdr[:], 16, s.inst)
+	if _, err := f.WriteAt(hdr[:], 0); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return 0, 0, fmt.Errorf("create segment: %w", mapErrno(err))
+	}
+	if s.wf != nil {
+		s.wf.Close()
+	}
+	s.wf, s.wid = f, id
+	so := offSegTable + int64(slot)*segSlotSize
+	if err := t.saveRange(so, segSlotSize); err != nil {
+		return 0, 0, err
+	}
+	putU32(x.m, so, id)
+	putU64(x.m, so+8, 0)
+	for _, kv := range [][2]uint64{{offNextSeg, uint64(id + 1)}, {offActiveSeg, uint64(id)}, {offActiveSlot, uint64(slot)}} {
+		if err := t.setU32(int64(kv[0]), uint32(kv[1])); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := t.setU32(offSegCount, x.u32(offSegCount)+1); err != nil {
+		return 0, 0, err
+	}
+	return id, slot, t.setU64(offActiveLen, segHeader)
+}
+
+// segLive adjusts the live byte count of a segment slot.
+func (t *tx) segLive(slot uint32, delta int64) error {
+	if slot >= maxSegSlots {
+		return errCorruptEntry(slot)
+	}
+	so := offSegTable + int64(slot)*segSlotSize
+	if err := t.saveRange(so, segSlotSize); err != nil {
+		return err
+	}
+	putU64(t.x.m, so+8, uint64(int64(getU64(t.x.m, so+8))+delta))
+	return nil
+}

@@ -1,0 +1,453 @@
+package core
+
+import (
+	"fmt"
+	"math"
+)
+
+// SetArgs describe a value to store. Value holds the inline value (Null for
+// a value kept only in File); File names the value's file relative to the
+// cache directory and Size is that file's size.
+type SetArgs struct {
+	Key       Typed
+	Value     Typed
+	Mode      Mode
+	File      string
+	Size      int64
+	Tag       Typed
+	HasTag    bool
+	Expire    float64 // absolute expiry time, used when HasExpire
+	HasExpire bool
+	Now       float64
+}
+
+func (a *SetArgs) check() error {
+	if !a.Key.valid() || a.Key.Kind == KindNull || !a.Value.valid() || (a.HasTag && !a.Tag.valid()) || a.Size < 0 {
+		return fmt.Errorf("%w: malformed set", ErrInvalid)
+	}
+	if len(a.File) > 4096 {
+		return fmt.Errorf("%w: file name too long", ErrInvalid)
+	}
+	return nil
+}
+
+// Set stores a value under a key, replacing any previous value in place (the
+// key keeps its insertion position and its originally stored form, so 1.0
+// updates the entry of 1). The replaced value's file is deleted after the
+// commit. The automatic cull runs afterwards, in the same transaction.
+func (c *Cache) Set(call Call, a *SetArgs) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	return c.update(call, func(t *tx) error {
+		if err := c.store(t, a, false); err != nil {
+			return err
+		}
+		return c.autoCull(t, a.Now)
+	})
+}
+
+// Add stores a value only if the key is absent or expired; otherwise it
+// returns ErrExists and changes nothing. An expired entry is replaced in
+// place and keeps its position.
+func (c *Cache) Add(call Call, a *SetArgs) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	return c.update(call, func(t *tx) error {
+		if err := c.store(t, a, true); err != nil {
+			return err
+		}
+		return c.autoCull(t, a.Now)
+	})
+}
+
+// store writes a's record and links or updates its entry.
+func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
+	h := hashTyped(a.Key)
+	id, _, err := c.lookup(a.Key, h)
+	if err != nil {
+		return err
+	}
+	key := a.Key
+	if id != nilID {
+		e, err := t.rd(id)
+		if err != nil {
+			return err
+		}
+		if onlyAdd && live(e, a.Now) {
+			return ErrExists
+		}
+		// Keep the key as first stored (1 stays 1 when 1.0 updates it).
+		old, err := t.segs.record(e)
+		if err != nil {
+			return err
+		}
+		key = Typed{Kind: old.keyKind(), Bytes: old.key()}
+	}
+	val := a.Value
+	var num uint64
+	if val.Kind == KindInt || val.Kind == KindFloat {
+		num = le.Uint64(val.Bytes)
+		val = Typed{Kind: val.Kind}
+	}
+	tag := Typed{}
+	if a.HasTag {
+		tag = a.Tag
+	}
+	rec := encodeRecord(make([]byte, recordLen(len(key.Bytes), len(tag.Bytes), len(a.File), len(val.Bytes))), key, tag, a.File, val, a.Mode)
+	seg, slot, off, err := t.appendRecord(rec)
+	if err != nil {
+		return err
+	}
+	if id == nilID {
+		if id, err = c.insertEntry(t, h); err != nil {
+			return err
+		}
+	} else if err := c.releaseValue(t, id, false); err != nil {
+		return err
+	}
+	e, err := t.ent(id)
+	if err != nil {
+		return err
+	}
+	hadExpire := getU32(e, eFlags)&flagExpire != 0
+	flags := uint32(flagLive) | uint32(a.Key.Kind)<<shiftKey | uint32(a.Value.Kind)<<shiftVal | uint32(a.Mode)<<shiftMode
+	flags = flags&^(kindMask<<shiftKey) | uint32(key.Kind)<<shiftKey
+	var tagHash uint64
+	if a.HasTag {
+		flags |= flagTag | uint32(a.Tag.Kind)<<shiftTag
+		tagHash = hashTyped(a.Tag)
+	}
+	if a.HasExpire {
+		flags |= flagExpire
+		putF64(e, eExpireTime, a.Expire)
+	} else {
+		putF64(e, eExpireTime, 0)
+	}
+	putU32(e, eFlags, flags)
+	putU32(e, eSegID, seg)
+	putU32(e, eSegSlot, slot)
+	putU32(e, eRecOff, uint32(off))
+	putU32(e, eRecLen, uint32(len(rec)))
+	putF64(e, eStoreTime, a.Now)
+	putF64(e, eAccessTime, a.Now)
+	putU64(e, eAccessCnt, 0)
+	putU64(e, eSize, uint64(a.Size))
+	putU64(e, eTagHash, tagHash)
+	putU64(e, eNum, num)
+	if err := t.addU64(offInline, int64(len(rec))); err != nil {
+		return err
+	}
+	if err := t.addU64(offSize, a.Size); err != nil {
+		return err
+	}
+	if err := t.relinkPolicy(id); err != nil {
+		return err
+	}
+	switch {
+	case a.HasExpire:
+		return t.heapUpdate(id)
+	case hadExpire:
+		return t.heapRemove(id)
+	}
+	return nil
+}
+
+// insertEntry allocates an entry for a new key at the end of insertion
+// order, with SQLite's rowid rule: one past the largest.
+func (c *Cache) insertEntry(t *tx, h uint64) (uint32, error) {
+	if err := t.ensureBuckets(); err != nil {
+		return 0, err
+	}
+	var rowid uint64 = 1
+	if tail := t.x.u32(offInsTail); tail != nilID {
+		e, err := t.rd(tail)
+		if err != nil {
+			return 0, err
+		}
+		rowid = getU64(e, eRowid) + 1
+	}
+	id, e, err := t.allocEntry()
+	if err != nil {
+		return 0, err
+	}
+	putU64(e, eHash, h)
+	putU64(e, eRowid, rowid)
+	if err := t.link(insList, id, t.x.u32(offInsTail)); err != nil {
+		return 0, err
+	}
+	if err := t.bucketInsert(h, id); err != nil {
+		return 0, err
+	}
+	return id, t.addU64(offCount, 1)
+}
+
+// releaseValue drops the accounting of entry id's current record and value
+// file, scheduling the file's deletion unless keepFile.
+func (c *Cache) releaseValue(t *tx, id uint32, keepFile bool) error {
+	e, err := t.rd(id)
+	if err != nil {
+		return err
+	}
+	n := int64(getU32(e, eRecLen))
+	if n == 0 {
+		return nil
+	}
+	if !keepFile {
+		r, err := t.segs.record(e)
+		if err != nil {
+			return err
+		}
+		if f := r.file(); len(f) > 0 {
+			t.removes = append(t.removes, string(f))
+		}
+	}
+	if err := t.segLive(getU32(e, eSegSlot), -n); err != nil {
+		return err
+	}
+	if err := t.addU64(offInline, -n); err != nil {
+		return err
+	}
+	return t.addU64(offSize, -int64(getU64(e, eSize)))
+}
+
+// relinkPolicy moves id to its place in eviction order after its store
+// time changed (or first placement).
+func (t *tx) relinkPolicy(id uint32) error {
+	e, err := t.rd(id)
+	if err != nil {
+		return err
+	}
+	if getU32(e, ePolPrev) != nilID || getU32(e, ePolNext) != nilID || t.x.u32(offPolHead) == id {
+		if err := t.unlink(polList, id); err != nil {
+			return err
+		}
+	}
+	return t.linkPolicy(id)
+}
+
+// removeEntry deletes entry id entirely.
+func (c *Cache) removeEntry(t *tx, id uint32, keepFile bool) error {
+	e, err := t.rd(id)
+	if err != nil {
+		return err
+	}
+	h := getU64(e, eHash)
+	pos, err := c.bucketOf(id, h)
+	if err != nil {
+		return err
+	}
+	if err := c.releaseValue(t, id, keepFile); err != nil {
+		return err
+	}
+	if err := t.unlink(insList, id); err != nil {
+		return err
+	}
+	if err := t.unlink(polList, id); err != nil {
+		return err
+	}
+	if err := t.heapRemove(id); err != nil {
+		return err
+	}
+	if err := t.bucketDelete(pos); err != nil {
+		return err
+	}
+	if err := t.addU64(offCount, -1); err != nil {
+		return err
+	}
+	return t.freeEntry(id)
+}
+
+// bucketOf finds the bucket slot holding id.
+func (c *Cache) bucketOf(id uint32, h uint64) (uint64, error) {
+	off, capacity := c.idx.buckets()
+	mask := capacity - 1
+	pos := h & mask
+	for n := uint64(0); n < capacity; n++ {
+		b := getU64(c.idx.m, off+int64(pos)*bucketSize)
+		if uint32(b) == id {
+			return pos, nil
+		}
+		if uint32(b) == nilID {
+			break
+		}
+		pos = (pos + 1) & mask
+	}
+	return 0, fmt.Errorf("%w: entry %d missing from the hash table", ErrCorrupted, id)
+}
+
+// Delete removes key. A missing or expired key gives ErrNotFound and an
+// expired entry is left in place, as python-diskcache leaves it.
+func (c *Cache) Delete(call Call, key Typed, now float64) error {
+	if !key.valid() {
+		return ErrInvalid
+	}
+	return c.update(call, func(t *tx) error {
+		id, err := c.findLive(t, key, now)
+		if err != nil {
+			return err
+		}
+		return c.removeEntry(t, id, false)
+	})
+}
+
+func (c *Cache) findLive(t *tx, key Typed, now float64) (uint32, error) {
+	id, _, err := c.lookup(key, hashTyped(key))
+	if err != nil {
+		return 0, err
+	}
+	if id == nilID {
+		return 0, ErrNotFound
+	}
+	e, err := t.rd(id)
+	if err != nil {
+		return 0, err
+	}
+	if !live(e, now) {
+		return 0, ErrNotFound
+	}
+	return id, nil
+}
+
+// Pop removes key and returns its item. The value's file is not deleted:
+// the caller reads it and then deletes it, as python-diskcache does.
+func (c *Cache) Pop(call Call, key Typed, now float64, buf []byte) (Item, error) {
+	if !key.valid() {
+		return Item{}, ErrInvalid
+	}
+	var it Item
+	err := c.update(call, func(t *tx) error {
+		id, err := c.findLive(t, key, now)
+		if err != nil {
+			return err
+		}
+		e, err := t.rd(id)
+		if err != nil {
+			return err
+		}
+		if it, err = c.fill(e, buf, false); err != nil {
+			return err
+		}
+		return c.removeEntry(t, id, true)
+	})
+	return it, err
+}
+
+// Touch changes the expiry of a live key (HasExpire false: never expires).
+func (c *Cache) Touch(call Call, key Typed, expire float64, hasExpire bool, now float64) error {
+	if !key.valid() {
+		return ErrInvalid
+	}
+	return c.update(call, func(t *tx) error {
+		id, err := c.findLive(t, key, now)
+		if err != nil {
+			return err
+		}
+		e, err := t.ent(id)
+		if err != nil {
+			return err
+		}
+		fl := getU32(e, eFlags)
+		if hasExpire {
+			putU32(e, eFlags, fl|flagExpire)
+			putF64(e, eExpireTime, expire)
+			return t.heapUpdate(id)
+		}
+		putU32(e, eFlags, fl&^flagExpire)
+		putF64(e, eExpireTime, 0)
+		return t.heapRemove(id)
+	})
+}
+
+// Incr adds delta (an Int or Float) to the inline numeric value of key and
+// returns the result. A missing key (or one that expired before now) is
+// stored as def+delta when hasDefault, with no expiry and no tag; without a
+// default it gives ErrNotFound. A value that is not an inline number gives
+// ErrNotNumeric and an integer result beyond int64 gives ErrOverflow.
+func (c *Cache) Incr(call Call, key, delta, def Typed, hasDefault bool, now float64) (Typed, error) {
+	if !key.valid() || !numeric(delta) || (hasDefault && !numeric(def)) {
+		return Typed{}, ErrInvalid
+	}
+	var out Typed
+	err := c.update(call, func(t *tx) error {
+		id, _, err := c.lookup(key, hashTyped(key))
+		if err != nil {
+			return err
+		}
+		if id != nilID {
+			e, err := t.rd(id)
+			if err != nil {
+				return err
+			}
+			if getU32(e, eFlags)&flagExpire == 0 || !(getF64(e, eExpireTime) < now) {
+				out, err = c.incrLive(t, id, delta, now)
+				return err
+			}
+		}
+		if !hasDefault {
+			return ErrNotFound
+		}
+		if out, err = add(def, delta); err != nil {
+			return err
+		}
+		a := SetArgs{Key: key, Value: out, Mode: ModeRaw, Now: now}
+		if err := c.store(t, &a, false); err != nil {
+			return err
+		}
+		return c.autoCull(t, now)
+	})
+	return out, err
+}
+
+func (c *Cache) incrLive(t *tx, id uint32, delta Typed, now float64) (Typed, error) {
+	e, err := t.rd(id)
+	if err != nil {
+		return Typed{}, err
+	}
+	fl := getU32(e, eFlags)
+	kind := Kind(fl >> shiftVal & kindMask)
+	if Mode(fl>>shiftMode&kindMask) != ModeRaw || (kind != KindInt && kind != KindFloat) {
+		return Typed{}, ErrNotNumeric
+	}
+	var cur Typed
+	if kind == KindInt {
+		cur = Int(int64(getU64(e, eNum)))
+	} else {
+		cur = Float(math.Float64frombits(getU64(e, eNum)))
+	}
+	out, err := add(cur, delta)
+	if err != nil {
+		return Typed{}, err
+	}
+	w, err := t.ent(id)
+	if err != nil {
+		return Typed{}, err
+	}
+	putU32(w, eFlags, fl&^(kindMask<<shiftVal)|uint32(out.Kind)<<shiftVal)
+	putU64(w, eNum, le.Uint64(out.Bytes))
+	putF64(w, eStoreTime, now)
+	return out, t.relinkPolicy(id)
+}
+
+func numeric(t Typed) bool { return (t.Kind == KindInt || t.Kind == KindFloat) && len(t.Bytes) == 8 }
+
+// add is Python's + on int and float operands.
+func add(a, b Typed) (Typed, error) {
+	if a.Kind == KindInt && b.Kind == KindInt {
+		x, y := a.i64(), b.i64()
+		s := x + y
+		if (x >= 0) == (y >= 0) && (s >= 0) != (x >= 0) {
+			return Typed{}, ErrOverflow
+		}
+		return Int(s), nil
+	}
+	return Float(toF(a) + toF(b)), nil
+}
+
+func toF(t Typed) float64 {
+	if t.Kind == KindInt {
+		return float64(t.i64())
+	}
+	return t.f64()
+}
