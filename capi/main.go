@@ -1,9 +1,367 @@
-// Package main is the C ABI of diskcache-go (placeholder until the engine lands).
+// Command capi is the C ABI of diskcache-go, built with
+// go build -buildmode=c-shared. It is a thin layer: each export converts its
+// arguments, calls one core method, maps the error to a status code and
+// writes the results into the caller's buffer. See diskcache_go.h.
 package main
 
+/*
+#include <stdint.h>
+*/
 import "C"
 
+import (
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/diskcache-go/diskcache-go/core"
+)
+
+// abiVersion changes whenever an export's signature or a buffer layout does;
+// the Python layer refuses a library with another version.
+const abiVersion = 1
+
+// Status codes, stable across versions.
+const (
+	stOK         = 0
+	stNotFound   = 1
+	stExists     = 2
+	stTimeout    = 3
+	stClosed     = 4
+	stCorrupt    = 5
+	stInvalid    = 6
+	stFull       = 7
+	stPermission = 8
+	stNotNumeric = 9
+	stOverflow   = 10
+	stShortBuf   = 11
+	stNotOwner   = 12
+	stIO         = 13
+	stPanic      = 14
+)
+
+// Output header (64 bytes, little endian int64 fields), then data.
+const (
+	outKinds  = 0  // valKind | mode<<8 | tagKind<<16 | hasTag<<24 | hasExpire<<25
+	outVLen   = 8  // value length
+	outTLen   = 16 // tag length
+	outFLen   = 24 // file name length
+	outExpire = 32 // expire time (float64 bits)
+	outAux    = 40 // file size; bulk count; needed buffer size
+	outAux2   = 48 // store time bits; cursor id for keys
+	outMsgLen = 56 // error message length (message at outData)
+	outData   = 64
+)
+
+var (
+	handles sync.Map // uint64 -> *core.Cache
+	nextH   atomic.Uint64
+)
+
+func lookup(h C.uint64_t) *core.Cache {
+	v, ok := handles.Load(uint64(h))
+	if !ok {
+		return nil
+	}
+	return v.(*core.Cache)
+}
+
+func bytesOf(p *C.uchar, n C.int64_t) []byte {
+	if p == nil || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+func put64(b []byte, off int, v int64) {
+	if len(b) >= off+8 {
+		*(*int64)(unsafe.Pointer(&b[off])) = v
+	}
+}
+
+func status(err error) C.int {
+	switch {
+	case err == nil:
+		return stOK
+	case errors.Is(err, core.ErrNotFound):
+		return stNotFound
+	case errors.Is(err, core.ErrExists):
+		return stExists
+	case errors.Is(err, core.ErrTimeout):
+		return stTimeout
+	case errors.Is(err, core.ErrClosed):
+		return stClosed
+	case errors.Is(err, core.ErrCorrupted):
+		return stCorrupt
+	case errors.Is(err, core.ErrInvalid):
+		return stInvalid
+	case errors.Is(err, core.ErrFull):
+		return stFull
+	case errors.Is(err, core.ErrPermission):
+		return stPermission
+	case errors.Is(err, core.ErrNotNumeric):
+		return stNotNumeric
+	case errors.Is(err, core.ErrOverflow):
+		return stOverflow
+	case errors.Is(err, core.ErrShortBuffer):
+		return stShortBuf
+	case errors.Is(err, core.ErrNotOwner):
+		return stNotOwner
+	}
+	return stIO
+}
+
+// fail writes err's message after the header and returns its status.
+func fail(out []byte, err error) C.int {
+	st := status(err)
+	if st != stOK && st != stNotFound && st != stExists && len(out) > outData {
+		n := copy(out[outData:], err.Error())
+		put64(out, outMsgLen, int64(n))
+	}
+	return st
+}
+
+// guard turns a panic (including a fault reading a damaged mapped file)
+// into stPanic with the message in out.
+func guard(out []byte, st *C.int) {
+	if r := recover(); r != nil {
+		*st = stPanic
+		if len(out) > outData {
+			msg := "diskcache-go internal error: " + errorString(r)
+			put64(out, outMsgLen, int64(copy(out[outData:], msg)))
+		}
+	}
+}
+
+func errorString(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "panic"
+}
+
+func seconds(s C.double) time.Duration {
+	f := float64(s)
+	if f < 0 || math.IsInf(f, 1) {
+		return -1
+	}
+	d := time.Duration(f * 1e9)
+	if d == 0 {
+		// Zero means "the default" to core; python-diskcache's 0 means
+		// "do not wait".
+		d = 1
+	}
+	return d
+}
+
 //export dcg_version
-func dcg_version() C.int { return 1 }
+func dcg_version() C.int { return abiVersion }
+
+//export dcg_open
+func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C.int,
+	timeout C.double, handle *C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	cl := int(cullLimit)
+	if cl == 0 {
+		cl = core.NoCull
+	}
+	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: cl, Policy: core.Policy(policy), Timeout: seconds(timeout)}
+	c, err := core.Open(string(bytesOf(dir, dirlen)), &opts)
+	if err != nil {
+		return fail(out, err)
+	}
+	h := nextH.Add(1)
+	handles.Store(h, c)
+	*handle = C.uint64_t(h)
+	return stOK
+}
+
+//export dcg_close
+func dcg_close(h C.uint64_t) (st C.int) {
+	defer guard(nil, &st)
+	v, ok := handles.LoadAndDelete(uint64(h))
+	if !ok {
+		return stClosed
+	}
+	return status(v.(*core.Cache).Close())
+}
+
+//export dcg_limits
+func dcg_limits(h C.uint64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C.int) (st C.int) {
+	defer guard(nil, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	c.SetLimits(int64(sizeLimit), int(cullLimit), core.Policy(policy))
+	return stOK
+}
+
+// writeItem lays an Item's header into out (its data is already at
+// out[outData:], as core copied it there).
+func writeItem(out []byte, it core.Item) {
+	kinds := int64(it.Value.Kind) | int64(it.Mode)<<8 | int64(it.Tag.Kind)<<16
+	if it.HasTag {
+		kinds |= 1 << 24
+	}
+	if it.HasExpire {
+		kinds |= 1 << 25
+	}
+	put64(out, outKinds, kinds)
+	put64(out, outVLen, int64(len(it.Value.Bytes)))
+	put64(out, outTLen, int64(len(it.Tag.Bytes)))
+	put64(out, outFLen, int64(len(it.File)))
+	put64(out, outExpire, int64(math.Float64bits(it.ExpireTime)))
+	put64(out, outAux, it.Size)
+	put64(out, outAux2, int64(math.Float64bits(it.StoreTime)))
+}
+
+//export dcg_get
+func dcg_get(h C.uint64_t, kkind C.int, key *C.uchar, klen C.int64_t, now C.double, flags C.int,
+	outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	if len(out) < outData {
+		return stInvalid
+	}
+	it, err := c.Get(core.Typed{Kind: core.Kind(kkind), Bytes: bytesOf(key, klen)}, float64(now), core.GetFlags(flags), out[outData:])
+	if err != nil {
+		if errors.Is(err, core.ErrShortBuffer) {
+			put64(out, outAux, int64(it.Need+outData))
+		}
+		return fail(out, err)
+	}
+	writeItem(out, it)
+	return stOK
+}
+
+//export dcg_contains
+func dcg_contains(h C.uint64_t, kkind C.int, key *C.uchar, klen C.int64_t, now C.double) (st C.int) {
+	defer guard(nil, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	ok, err := c.Contains(core.Typed{Kind: core.Kind(kkind), Bytes: bytesOf(key, klen)}, float64(now))
+	if err != nil {
+		return status(err)
+	}
+	if !ok {
+		return stNotFound
+	}
+	return stOK
+}
+
+// Info fields written by dcg_info, int64 each.
+const (
+	infoLen = iota
+	infoVolume
+	infoHits
+	infoMisses
+	infoMaxRowid
+	infoSize
+	infoFields
+)
+
+//export dcg_info
+func dcg_info(h C.uint64_t, outp *C.int64_t) (st C.int) {
+	defer guard(nil, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	out := unsafe.Slice((*int64)(unsafe.Pointer(outp)), infoFields)
+	n, err := c.Counts()
+	if err != nil {
+		return status(err)
+	}
+	hits, misses, err := c.Stats()
+	if err != nil {
+		return status(err)
+	}
+	out[infoLen], out[infoVolume], out[infoSize] = n.Len, n.Volume, n.Size
+	out[infoHits], out[infoMisses], out[infoMaxRowid] = hits, misses, int64(n.MaxRowid)
+	return stOK
+}
+
+//export dcg_reset_stats
+func dcg_reset_stats(h C.uint64_t) (st C.int) {
+	defer guard(nil, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	return status(c.ResetStats())
+}
+
+//export dcg_keys
+func dcg_keys(h C.uint64_t, curID C.uint32_t, curRowid C.uint64_t, bound C.uint64_t, reverse C.int, max C.int,
+	outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	if len(out) < outData {
+		return stInvalid
+	}
+	room := len(out) - outData - 8*int(max)
+	if room < 0 || max <= 0 {
+		return stInvalid
+	}
+	// Each key costs 8 header bytes in out, so keys that fit in scratch
+	// always fit in out and the cursor core returns stays exact.
+	scratch := make([]byte, room)
+	items, next, err := c.Keys(core.Cursor{ID: uint32(curID), Rowid: uint64(curRowid)}, uint64(bound), reverse != 0, int(max), scratch)
+	if err != nil {
+		if errors.Is(err, core.ErrShortBuffer) {
+			put64(out, outAux, int64(2*len(out)))
+		}
+		return fail(out, err)
+	}
+	p := outData
+	n := 0
+	for _, it := range items {
+		*(*uint32)(unsafe.Pointer(&out[p])) = uint32(len(it.Key.Bytes))
+		out[p+4] = byte(it.Key.Kind)
+		p += 8
+		p += copy(out[p:], it.Key.Bytes)
+		n++
+	}
+	put64(out, outAux, int64(n))
+	put64(out, outAux2, int64(next.ID))
+	put64(out, outExpire, int64(next.Rowid))
+	return stOK
+}
+
+// dcg_fds writes the descriptors of every open cache (for the Python layer
+// to close in a forked child) and returns how many there are.
+//
+//export dcg_fds
+func dcg_fds(outp *C.int32_t, outcap C.int64_t) (n C.int64_t) {
+	out := unsafe.Slice((*int32)(unsafe.Pointer(outp)), int(outcap))
+	handles.Range(func(_, v any) bool {
+		for _, fd := range v.(*core.Cache).Fds() {
+			if int(n) < len(out) {
+				out[n] = int32(fd)
+			}
+			n++
+		}
+		return true
+	})
+	return n
+}
 
 func main() {}

@@ -15,11 +15,11 @@ func (c *Cache) autoCull(t *tx, now float64) error {
 		return nil
 	}
 	for ; limit > 0; limit-- {
-		id, err := t.heapMin()
-		if err != nil || id == nilID {
-			if err != nil {
-				return err
-			}
+		id, err := t.heapMin(expiryHeap)
+		if err != nil {
+			return err
+		}
+		if id == nilID {
 			break
 		}
 		e, err := t.rd(id)
@@ -37,7 +37,10 @@ func (c *Cache) autoCull(t *tx, now float64) error {
 		return nil
 	}
 	for ; limit > 0; limit-- {
-		id := t.x.u32(offPolHead)
+		id, err := c.victim(t)
+		if err != nil {
+			return err
+		}
 		if id == nilID {
 			break
 		}
@@ -46,6 +49,19 @@ func (c *Cache) autoCull(t *tx, now float64) error {
 		}
 	}
 	return nil
+}
+
+// victim returns the entry the policy removes first, nilID when none.
+func (c *Cache) victim(t *tx) (uint32, error) {
+	switch Policy(c.policy.Load()) {
+	case LeastRecentlyStored:
+		return t.x.u32(offPolHead), nil
+	case LeastRecentlyUsed:
+		return t.x.u32(offLruHead), nil
+	case LeastFrequentlyUsed:
+		return t.heapMin(lfuHeap)
+	}
+	return nilID, nil
 }
 
 // batches runs step in its own transaction until it reports done, adding
@@ -83,7 +99,7 @@ func (c *Cache) Expire(call Call, now float64) (int, error) {
 func (c *Cache) expireBatch(t *tx, now float64) (int, bool, error) {
 	n := 0
 	for n < batchSize {
-		id, err := t.heapMin()
+		id, err := t.heapMin(expiryHeap)
 		if err != nil || id == nilID {
 			return n, true, err
 		}
@@ -117,8 +133,8 @@ func (c *Cache) expireSorted(t *tx, now float64, limit int) (int, bool, error) {
 		row uint64
 	}
 	var cs []cand
-	for i := uint64(0); i < t.x.u64(offHeapLen); i++ {
-		id, err := t.heapGet(i)
+	for i := uint64(0); i < t.x.u64(expiryHeap.lenOff); i++ {
+		id, err := t.heapGet(expiryHeap, i)
 		if err != nil {
 			return 0, false, err
 		}
@@ -154,7 +170,6 @@ func (c *Cache) Evict(call Call, tag Typed) (int, error) {
 	if !tag.valid() {
 		return 0, ErrInvalid
 	}
-	h := hashTyped(tag)
 	var cur cursor
 	return c.batches(call, func(t *tx) (int, bool, error) {
 		n := 0
@@ -169,7 +184,7 @@ func (c *Cache) Evict(call Call, tag Typed) (int, error) {
 			}
 			next := getU32(e, eInsNext)
 			cur.id, cur.rowid = id, getU64(e, eRowid)
-			if getU32(e, eFlags)&flagTag != 0 && getU64(e, eTagHash) == h {
+			if getU32(e, eFlags)&flagTag != 0 {
 				r, err := t.segs.record(e)
 				if err != nil {
 					return 0, false, err
@@ -220,7 +235,10 @@ func (c *Cache) Cull(call Call, now float64) (int, error) {
 	n, err := c.batches(call, func(t *tx) (int, bool, error) {
 		n := 0
 		for ; n < 10 && c.volume() > c.sizeLimit.Load(); n++ {
-			id := t.x.u32(offPolHead)
+			id, err := c.victim(t)
+			if err != nil {
+				return 0, false, err
+			}
 			if id == nilID {
 				break
 			}

@@ -39,10 +39,13 @@ import (
 //	  280 activeSeg u32, activeSlot u32, 288 activeLen u64
 //	  296 nextSeg u32, segCount u32
 //	  304 wasted u64                   bytes of abandoned regions
+//	  312 lfuLen u64                   frequency heap length
+//	  320 lruHead u32, lruTail u32     access order (LRU)
 //	  512 entry chunk offsets [32]u64
-//	  768 heap chunk offsets [32]u64
-//	  1024 end of state
-//	1024 stateSum u64: xxhash64 of the state block
+//	  768 expiry heap chunk offsets [32]u64
+//	  1024 frequency heap chunk offsets [32]u64
+//	  1280 end of state
+//	1280 stateSum u64: xxhash64 of the state block
 const (
 	idxMagic      = "DCGINDEX"
 	formatVersion = 1
@@ -75,10 +78,14 @@ const (
 	offNextSeg    = 296
 	offSegCount   = 300
 	offWasted     = 304
+	offLfuLen     = 312
+	offLruHead    = 320
+	offLruTail    = 324
 	offEntryChunk = 512
 	offHeapChunk  = 768
-	offStateEnd   = 1024
-	offStateSum   = 1024
+	offLfuChunk   = 1024
+	offStateEnd   = 1280
+	offStateSum   = 1280
 
 	offSegTable  = 4096
 	segSlotSize  = 16
@@ -109,14 +116,15 @@ const (
 //	40  accessTime f64
 //	48  expireTime f64    meaningful when flagExpire is set
 //	56  accessCount u64
-//	64  insPrev u32, insNext u32
-//	72  polPrev u32, polNext u32
+//	64  insPrev u32, insNext u32   insertion order
+//	72  polPrev u32, polNext u32   store order (least-recently-stored)
 //	80  heapPos u32       1-based index in the expiry heap, 0 when absent
 //	84  segSlot u32       segment table slot of segID
 //	88  size u64          bytes of the value's file (upstream's size column)
-//	96  tagHash u64
+//	96  lfuPos u32        1-based index in the frequency heap
+//	100 reserved u32
 //	104 num u64           inline int64 or float64 bits of numeric values
-//	112 reserved
+//	112 lruPrev u32, lruNext u32   access order (least-recently-used)
 //	120 sum u64           xxhash64 of bytes 0..120
 const (
 	eHash       = 0
@@ -136,8 +144,10 @@ const (
 	eHeapPos    = 80
 	eSegSlot    = 84
 	eSize       = 88
-	eTagHash    = 96
+	eLfuPos     = 96
 	eNum        = 104
+	eLruPrev    = 112
+	eLruNext    = 116
 	eSum        = 120
 )
 

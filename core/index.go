@@ -69,8 +69,7 @@ func (x *index) create() error {
 	first := int64(headerSize)
 	entries := first
 	buckets := entries + int64(chunkCap(0))*entrySize
-	heap := buckets + initBuckets*bucketSize
-	end := heap + int64(chunkCap(0))*4
+	end := buckets + initBuckets*bucketSize
 	if err := growFile(x.f, end); err != nil {
 		return fmt.Errorf("create index: %w", err)
 	}
@@ -87,7 +86,6 @@ func (x *index) create() error {
 	putU64(m, offBucketOff, uint64(buckets))
 	putU64(m, offBucketCap, initBuckets)
 	putU64(m, offEntryChunk, uint64(entries))
-	putU64(m, offHeapChunk, uint64(heap))
 	putU64(m, offFileSize, uint64(end))
 	putU32(m, offNextSeg, 1)
 	x.sealState()
@@ -156,16 +154,6 @@ func (x *index) entry(id uint32) []byte {
 
 func entrySum(e []byte) uint64 { return xxhash.Sum64(e[:eSum]) }
 func entryOK(e []byte) bool    { return getU64(e, eSum) == entrySum(e) }
-
-// heapOff returns the offset of expiry-heap slot i (0-based).
-func (x *index) heapOff(i uint64) int64 {
-	k, j := chunkOf(i)
-	base := int64(getU64(x.m, offHeapChunk+int64(k)*8))
-	if base < headerSize {
-		return -1
-	}
-	return base + int64(j)*4
-}
 
 // bucketAt returns the bucket table's offset and capacity.
 func (x *index) buckets() (off int64, capacity uint64) {

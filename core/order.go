@@ -1,16 +1,20 @@
 package core
 
-// Two doubly linked lists run through the entries. The insertion list is
+// Three doubly linked lists run through the entries. The insertion list is
 // rowid order: iteration, peekitem and the batches of clear and evict. The
-// policy list is eviction order, sorted by (store time, rowid) as
-// python-diskcache's cull query sorts; new and re-stored entries usually go
-// to the tail, so keeping it sorted costs O(1) unless the clock went back.
+// store list is sorted by (store time, rowid) and the access list by
+// (access time, rowid), the orders python-diskcache's cull queries use for
+// least-recently-stored and least-recently-used. Entries stored or read now
+// go to the tail, so keeping them sorted costs O(1) unless the clock went
+// back. All are kept under every policy, so a policy change needs no
+// rebuild.
 
-type listFields struct{ head, tail, prev, next int64 }
+type listFields struct{ head, tail, prev, next, key int64 }
 
 var (
-	insList = listFields{offInsHead, offInsTail, eInsPrev, eInsNext}
-	polList = listFields{offPolHead, offPolTail, ePolPrev, ePolNext}
+	insList = listFields{offInsHead, offInsTail, eInsPrev, eInsNext, eRowid}
+	polList = listFields{offPolHead, offPolTail, ePolPrev, ePolNext, eStoreTime}
+	lruList = listFields{offLruHead, offLruTail, eLruPrev, eLruNext, eAccessTime}
 )
 
 // link inserts id after entry `after` (nilID: at the head).
@@ -83,25 +87,30 @@ func (t *tx) unlink(l listFields, id uint32) error {
 	return nil
 }
 
-// linkPolicy inserts id into the policy list at its (store time, rowid)
-// place, searching back from the tail.
-func (t *tx) linkPolicy(id uint32) error {
+// relink moves id to its (time, rowid) place in a sorted list, searching
+// back from the tail; id may or may not be linked already.
+func (t *tx) relink(l listFields, id uint32) error {
 	e, err := t.rd(id)
 	if err != nil {
 		return err
 	}
-	st, row := getF64(e, eStoreTime), getU64(e, eRowid)
-	after := t.x.u32(offPolTail)
+	if getU32(e, l.prev) != nilID || t.x.u32(l.head) == id {
+		if err := t.unlink(l, id); err != nil {
+			return err
+		}
+	}
+	st, row := getF64(e, l.key), getU64(e, eRowid)
+	after := t.x.u32(l.tail)
 	for after != nilID {
 		a, err := t.rd(after)
 		if err != nil {
 			return err
 		}
-		at := getF64(a, eStoreTime)
+		at := getF64(a, l.key)
 		if at < st || (at == st && getU64(a, eRowid) < row) {
 			break
 		}
-		after = getU32(a, ePolPrev)
+		after = getU32(a, l.prev)
 	}
-	return t.link(polList, id, after)
+	return t.link(l, id, after)
 }

@@ -12,11 +12,19 @@ const (
 	LeastRecentlyStored Policy = iota
 	// NoEviction never removes entries for size; expired ones still go.
 	NoEviction
+	// LeastRecentlyUsed removes the oldest access time first; reads
+	// update the access time (and so take the writer lock).
+	LeastRecentlyUsed
+	// LeastFrequentlyUsed removes the smallest access count first; reads
+	// increment the access count (and so take the writer lock).
+	LeastFrequentlyUsed
 )
 
 var policyNames = map[string]Policy{
 	"least-recently-stored": LeastRecentlyStored,
 	"none":                  NoEviction,
+	"least-recently-used":   LeastRecentlyUsed,
+	"least-frequently-used": LeastFrequentlyUsed,
 }
 
 // ParsePolicy returns the policy with python-diskcache's name s.
@@ -39,3 +47,7 @@ func (p Policy) String() string {
 
 // evicts reports whether the policy removes entries for size.
 func (p Policy) evicts() bool { return p != NoEviction }
+
+// UpdatesOnRead reports whether reads change the entry (LRU and LFU), so
+// they must run as writes.
+func (p Policy) UpdatesOnRead() bool { return p == LeastRecentlyUsed || p == LeastFrequentlyUsed }

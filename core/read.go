@@ -72,14 +72,23 @@ func (c *Cache) Get(key Typed, now float64, flags GetFlags, buf []byte) (Item, e
 		it, err = c.fill(ent[:], buf, false)
 		return err
 	})
-	if flags&CountStats != 0 && (err == nil || errors.Is(err, ErrNotFound)) {
-		off := int64(offHits)
-		if err != nil {
-			off = offMisses
-		}
-		atomic.AddUint64(c.idx.counter(off), 1)
-	}
+	c.count(flags, err)
 	return it, err
+}
+
+// count records a lookup's outcome in the statistics when asked to.
+func (c *Cache) count(flags GetFlags, err error) {
+	if flags&CountStats == 0 || (err != nil && !errors.Is(err, ErrNotFound)) {
+		return
+	}
+	off := int64(offHits)
+	if err != nil {
+		off = offMisses
+	}
+	if c.enter() == nil {
+		atomic.AddUint64(c.idx.counter(off), 1)
+		c.exit()
+	}
 }
 
 // fill describes entry e in an Item, copying the variable parts into buf.
@@ -201,4 +210,30 @@ func (c *Cache) ResetStats() error {
 	atomic.StoreUint64(c.idx.counter(offHits), 0)
 	atomic.StoreUint64(c.idx.counter(offMisses), 0)
 	return nil
+}
+
+// Counts are the cache's O(1) counters, read together.
+type Counts struct {
+	Len      int64  // entries, expired ones included
+	Volume   int64  // see Volume
+	Size     int64  // bytes of value files
+	MaxRowid uint64 // largest rowid, 0 when empty
+}
+
+// Counts reads the counters in one consistent view.
+func (c *Cache) Counts() (Counts, error) {
+	var n Counts
+	err := c.read(func() error {
+		x := c.idx
+		n = Counts{Len: int64(x.u64(offCount)), Volume: c.volume(), Size: int64(x.u64(offSize))}
+		if tail := x.u32(offInsTail); tail != nilID {
+			e := x.entry(tail)
+			if e == nil {
+				return errRetry
+			}
+			n.MaxRowid = getU64(e, eRowid)
+		}
+		return nil
+	})
+	return n, err
 }

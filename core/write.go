@@ -114,10 +114,8 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	hadExpire := getU32(e, eFlags)&flagExpire != 0
 	flags := uint32(flagLive) | uint32(a.Key.Kind)<<shiftKey | uint32(a.Value.Kind)<<shiftVal | uint32(a.Mode)<<shiftMode
 	flags = flags&^(kindMask<<shiftKey) | uint32(key.Kind)<<shiftKey
-	var tagHash uint64
 	if a.HasTag {
 		flags |= flagTag | uint32(a.Tag.Kind)<<shiftTag
-		tagHash = hashTyped(a.Tag)
 	}
 	if a.HasExpire {
 		flags |= flagExpire
@@ -134,7 +132,6 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	putF64(e, eAccessTime, a.Now)
 	putU64(e, eAccessCnt, 0)
 	putU64(e, eSize, uint64(a.Size))
-	putU64(e, eTagHash, tagHash)
 	putU64(e, eNum, num)
 	if err := t.addU64(offInline, int64(len(rec))); err != nil {
 		return err
@@ -142,16 +139,28 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	if err := t.addU64(offSize, a.Size); err != nil {
 		return err
 	}
-	if err := t.relinkPolicy(id); err != nil {
+	if err := t.reorder(id); err != nil {
 		return err
 	}
 	switch {
 	case a.HasExpire:
-		return t.heapUpdate(id)
+		return t.heapUpdate(expiryHeap, id)
 	case hadExpire:
-		return t.heapRemove(id)
+		return t.heapRemove(expiryHeap, id)
 	}
 	return nil
+}
+
+// reorder puts id in its place in every eviction order after its store
+// time, access time or access count changed.
+func (t *tx) reorder(id uint32) error {
+	if err := t.relink(polList, id); err != nil {
+		return err
+	}
+	if err := t.relink(lruList, id); err != nil {
+		return err
+	}
+	return t.heapUpdate(lfuHeap, id)
 }
 
 // insertEntry allocates an entry for a new key at the end of insertion
@@ -212,21 +221,6 @@ func (c *Cache) releaseValue(t *tx, id uint32, keepFile bool) error {
 	return t.addU64(offSize, -int64(getU64(e, eSize)))
 }
 
-// relinkPolicy moves id to its place in eviction order after its store
-// time changed (or first placement).
-func (t *tx) relinkPolicy(id uint32) error {
-	e, err := t.rd(id)
-	if err != nil {
-		return err
-	}
-	if getU32(e, ePolPrev) != nilID || getU32(e, ePolNext) != nilID || t.x.u32(offPolHead) == id {
-		if err := t.unlink(polList, id); err != nil {
-			return err
-		}
-	}
-	return t.linkPolicy(id)
-}
-
 // removeEntry deletes entry id entirely.
 func (c *Cache) removeEntry(t *tx, id uint32, keepFile bool) error {
 	e, err := t.rd(id)
@@ -244,11 +238,15 @@ func (c *Cache) removeEntry(t *tx, id uint32, keepFile bool) error {
 	if err := t.unlink(insList, id); err != nil {
 		return err
 	}
-	if err := t.unlink(polList, id); err != nil {
-		return err
+	for _, l := range []listFields{polList, lruList} {
+		if err := t.unlink(l, id); err != nil {
+			return err
+		}
 	}
-	if err := t.heapRemove(id); err != nil {
-		return err
+	for _, hk := range []heapKind{expiryHeap, lfuHeap} {
+		if err := t.heapRemove(hk, id); err != nil {
+			return err
+		}
 	}
 	if err := t.bucketDelete(pos); err != nil {
 		return err
@@ -352,11 +350,11 @@ func (c *Cache) Touch(call Call, key Typed, expire float64, hasExpire bool, now 
 		if hasExpire {
 			putU32(e, eFlags, fl|flagExpire)
 			putF64(e, eExpireTime, expire)
-			return t.heapUpdate(id)
+			return t.heapUpdate(expiryHeap, id)
 		}
 		putU32(e, eFlags, fl&^flagExpire)
 		putF64(e, eExpireTime, 0)
-		return t.heapRemove(id)
+		return t.heapRemove(expiryHeap, id)
 	})
 }
 
@@ -427,7 +425,8 @@ func (c *Cache) incrLive(t *tx, id uint32, delta Typed, now float64) (Typed, err
 	putU32(w, eFlags, fl&^(kindMask<<shiftVal)|uint32(out.Kind)<<shiftVal)
 	putU64(w, eNum, le.Uint64(out.Bytes))
 	putF64(w, eStoreTime, now)
-	return out, t.relinkPolicy(id)
+	c.accessed(w, now)
+	return out, t.reorder(id)
 }
 
 func numeric(t Typed) bool { return (t.Kind == KindInt || t.Kind == KindFloat) && len(t.Bytes) == 8 }
@@ -450,4 +449,49 @@ func toF(t Typed) float64 {
 		return float64(t.i64())
 	}
 	return t.f64()
+}
+
+// accessed applies the policy's read bookkeeping to entry e (held for
+// writing): the access time for LRU, the access count for LFU, nothing
+// otherwise, as python-diskcache's per-policy "get" clause does.
+func (c *Cache) accessed(e []byte, now float64) {
+	switch Policy(c.policy.Load()) {
+	case LeastRecentlyUsed:
+		putF64(e, eAccessTime, now)
+	case LeastFrequentlyUsed:
+		putU64(e, eAccessCnt, getU64(e, eAccessCnt)+1)
+	}
+}
+
+// GetUpdate is Get for policies that update entries on read (LRU, LFU): it
+// runs as a write, so it takes the writer lock and can time out.
+func (c *Cache) GetUpdate(call Call, key Typed, now float64, flags GetFlags, buf []byte) (Item, error) {
+	if !key.valid() {
+		return Item{}, ErrInvalid
+	}
+	var it Item
+	err := c.update(call, func(t *tx) error {
+		id, err := c.findLive(t, key, now)
+		if err != nil {
+			return err
+		}
+		e, err := t.rd(id)
+		if err != nil {
+			return err
+		}
+		if it, err = c.fill(e, buf, false); err != nil {
+			return err
+		}
+		if !Policy(c.policy.Load()).UpdatesOnRead() {
+			return nil
+		}
+		w, err := t.ent(id)
+		if err != nil {
+			return err
+		}
+		c.accessed(w, now)
+		return t.reorder(id)
+	})
+	c.count(flags, err)
+	return it, err
 }

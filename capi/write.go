@@ -1,0 +1,191 @@
+package main
+
+/*
+#include <stdint.h>
+*/
+import "C"
+
+import (
+	"errors"
+	"math"
+
+	"github.com/diskcache-go/diskcache-go/core"
+)
+
+// Write operations, the op argument of dcg_write.
+const (
+	opSet    = 1
+	opAdd    = 2
+	opDelete = 3
+	opPop    = 4
+	opTouch  = 5
+	opIncr   = 6
+	opExpire = 7
+	opEvict  = 8
+	opClear  = 9
+	opCull   = 10
+	opBegin  = 11
+	opEnd    = 12
+	opGet    = 13 // get that updates access bookkeeping (LRU, LFU)
+)
+
+// Request flags.
+const (
+	rqExpire  = 1 << 0
+	rqTag     = 1 << 1
+	rqDefault = 1 << 2
+	rqCommit  = 1 << 3
+	rqStats   = 1 << 4
+)
+
+// request is the fixed 64-byte request header of dcg_write, followed by the
+// key, value, tag and file name bytes:
+//
+//	0  owner u64   | 8  timeout f64 | 16 now f64 | 24 expire f64
+//	32 size i64    | 40 flags u32   | 44 kkind u8 | vkind u8 | mode u8 | tkind u8
+//	48 klen u32    | 52 vlen u32    | 56 tlen u32 | 60 flen u32
+const reqHdr = 64
+
+type request struct {
+	call               core.Call
+	now, expire        float64
+	size               int64
+	flags              uint32
+	key, val, tag      core.Typed
+	mode               core.Mode
+	file               string
+	hasExpire, hasTag  bool
+	hasDefault, commit bool
+}
+
+var errBadRequest = errors.New("malformed request")
+
+func parseRequest(b []byte) (request, error) {
+	var r request
+	if len(b) < reqHdr {
+		return r, errBadRequest
+	}
+	r.call = core.Call{Owner: le64(b, 0), Timeout: seconds(C.double(f64(b, 8)))}
+	r.now, r.expire = f64(b, 16), f64(b, 24)
+	r.size = int64(le64(b, 32))
+	r.flags = le32(b, 40)
+	kk, vk, md, tk := b[44], b[45], b[46], b[47]
+	kl, vl, tl, fl := int(le32(b, 48)), int(le32(b, 52)), int(le32(b, 56)), int(le32(b, 60))
+	if reqHdr+kl+vl+tl+fl != len(b) {
+		return r, errBadRequest
+	}
+	p := reqHdr
+	r.key = core.Typed{Kind: core.Kind(kk), Bytes: b[p : p+kl]}
+	p += kl
+	r.val = core.Typed{Kind: core.Kind(vk), Bytes: b[p : p+vl]}
+	p += vl
+	r.tag = core.Typed{Kind: core.Kind(tk), Bytes: b[p : p+tl]}
+	p += tl
+	r.file = string(b[p : p+fl])
+	r.mode = core.Mode(md)
+	r.hasExpire = r.flags&rqExpire != 0
+	r.hasTag = r.flags&rqTag != 0
+	r.hasDefault = r.flags&rqDefault != 0
+	r.commit = r.flags&rqCommit != 0
+	return r, nil
+}
+
+func le64(b []byte, off int) uint64 {
+	_ = b[off+7]
+	return uint64(b[off]) | uint64(b[off+1])<<8 | uint64(b[off+2])<<16 | uint64(b[off+3])<<24 |
+		uint64(b[off+4])<<32 | uint64(b[off+5])<<40 | uint64(b[off+6])<<48 | uint64(b[off+7])<<56
+}
+
+func le32(b []byte, off int) uint32 {
+	_ = b[off+3]
+	return uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16 | uint32(b[off+3])<<24
+}
+
+func f64(b []byte, off int) float64 { return math.Float64frombits(le64(b, off)) }
+
+// dcg_write runs one write operation described by req (see request).
+// Results go to out: items for pop, the new value for incr (value kind and
+// 8 bytes), counts in outAux for the bulk operations (also on timeout, for
+// python-diskcache's Timeout(count)).
+//
+//export dcg_write
+func dcg_write(h C.uint64_t, op C.int, reqp *C.uchar, reqlen C.int64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	if len(out) < outData {
+		return stInvalid
+	}
+	r, err := parseRequest(bytesOf(reqp, reqlen))
+	if err != nil {
+		return fail(out, err)
+	}
+	switch op {
+	case opSet, opAdd:
+		a := core.SetArgs{Key: r.key, Value: r.val, Mode: r.mode, File: r.file, Size: r.size,
+			Tag: r.tag, HasTag: r.hasTag, Expire: r.expire, HasExpire: r.hasExpire, Now: r.now}
+		if op == opSet {
+			err = c.Set(r.call, &a)
+		} else {
+			err = c.Add(r.call, &a)
+		}
+	case opDelete:
+		err = c.Delete(r.call, r.key, r.now)
+	case opPop:
+		var it core.Item
+		it, err = c.Pop(r.call, r.key, r.now, out[outData:])
+		if err == nil {
+			writeItem(out, it)
+		} else if errors.Is(err, core.ErrShortBuffer) {
+			put64(out, outAux, int64(it.Need+outData))
+		}
+	case opGet:
+		var it core.Item
+		var fl core.GetFlags
+		if r.flags&rqStats != 0 {
+			fl = core.CountStats
+		}
+		it, err = c.GetUpdate(r.call, r.key, r.now, fl, out[outData:])
+		if err == nil {
+			writeItem(out, it)
+		} else if errors.Is(err, core.ErrShortBuffer) {
+			put64(out, outAux, int64(it.Need+outData))
+		}
+	case opTouch:
+		err = c.Touch(r.call, r.key, r.expire, r.hasExpire, r.now)
+	case opIncr:
+		var v core.Typed
+		v, err = c.Incr(r.call, r.key, r.val, r.tag, r.hasDefault, r.now)
+		if err == nil {
+			put64(out, outKinds, int64(v.Kind))
+			put64(out, outVLen, 8)
+			copy(out[outData:], v.Bytes)
+		}
+	case opExpire, opEvict, opClear, opCull:
+		var n int
+		switch op {
+		case opExpire:
+			n, err = c.Expire(r.call, r.now)
+		case opEvict:
+			n, err = c.Evict(r.call, r.tag)
+		case opClear:
+			n, err = c.Clear(r.call)
+		default:
+			n, err = c.Cull(r.call, r.now)
+		}
+		put64(out, outAux, int64(n))
+	case opBegin:
+		err = c.Begin(r.call)
+	case opEnd:
+		err = c.End(r.call.Owner, r.commit)
+	default:
+		err = core.ErrInvalid
+	}
+	if err != nil {
+		return fail(out, err)
+	}
+	return stOK
+}

@@ -1,0 +1,267 @@
+"""The only module that touches the shared library.
+
+It loads ``libdiskcache_go`` from this package, declares every export once,
+owns the per-thread result buffers and maps status codes to exceptions.
+
+Fork safety: the Go runtime's threads do not survive ``fork()``, so a child
+must never call into the library its parent loaded. After a fork, the child
+closes the descriptors the parent's caches held, bumps ``GEN`` and loads a
+fresh copy of the library (through a memfd, or a temporary file) on first
+use; caches notice the new generation and reopen their directory.
+"""
+
+import ctypes
+import os
+import sqlite3
+import struct
+import sys
+import tempfile
+import threading
+
+ABI_VERSION = 1
+
+if sys.platform == 'darwin':
+    LIBNAME = 'libdiskcache_go.dylib'
+elif sys.platform == 'win32':
+    LIBNAME = 'diskcache_go.dll'
+else:
+    LIBNAME = 'libdiskcache_go.so'
+
+LIBPATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBNAME)
+
+# Status codes (capi/main.go).
+OK = 0
+NOTFOUND = 1
+EXISTS = 2
+TIMEOUT = 3
+CLOSED = 4
+CORRUPT = 5
+INVALID = 6
+FULL = 7
+PERMISSION = 8
+NOTNUMERIC = 9
+OVERFLOW = 10
+SHORTBUF = 11
+NOTOWNER = 12
+IO = 13
+PANIC = 14
+
+# Kinds (core/kind.go).
+K_NULL = 0
+K_INT = 1
+K_FLOAT = 2
+K_TEXT = 3
+K_BLOB = 4
+K_PICKLE = 5
+
+# Write operations (capi/write.go).
+OP_SET = 1
+OP_ADD = 2
+OP_DELETE = 3
+OP_POP = 4
+OP_TOUCH = 5
+OP_INCR = 6
+OP_EXPIRE = 7
+OP_EVICT = 8
+OP_CLEAR = 9
+OP_CULL = 10
+OP_BEGIN = 11
+OP_END = 12
+OP_GET = 13
+
+RQ_EXPIRE = 1
+RQ_TAG = 2
+RQ_DEFAULT = 4
+RQ_COMMIT = 8
+RQ_STATS = 16
+
+# Request header: owner, timeout, now, expire, size, flags, kinds, lengths.
+REQ = struct.Struct('<QdddqIBBBBIIII')
+# Result header: kinds, vlen, tlen, flen, expire, aux, aux2, msglen.
+OUT = struct.Struct('<qqqqdqqq')
+# Keys result header: the same 64 bytes read as integers (count in the
+# sixth field, the cursor's entry id in the seventh, its rowid in the fifth).
+KEYS = struct.Struct('<qqqqqqqq')
+OUT_DATA = 64
+INT8 = struct.Struct('<q')
+FLOAT8 = struct.Struct('<d')
+
+BUFSIZE = 1 << 16
+
+INFO_FIELDS = 6
+
+
+class Error(sqlite3.OperationalError):
+    """A storage failure in diskcache-go.
+
+    It subclasses ``sqlite3.OperationalError`` because that is what
+    python-diskcache raises for storage failures, so code that catches it
+    keeps working.
+    """
+
+
+class CorruptionError(Error):
+    """A cache file failed validation (checksum, magic or structure)."""
+
+
+class StorageFullError(Error):
+    """The device is full (ENOSPC) or an engine limit was reached."""
+
+
+def _declare(lib):
+    c = ctypes
+    u64, i64, cint, dbl, vp, cp = c.c_uint64, c.c_int64, c.c_int, c.c_double, c.c_void_p, c.c_char_p
+    sigs = {
+        'dcg_version': ([], cint),
+        'dcg_open': ([cp, i64, i64, i64, cint, dbl, c.POINTER(u64), vp, i64], cint),
+        'dcg_close': ([u64], cint),
+        'dcg_limits': ([u64, i64, i64, cint], cint),
+        'dcg_get': ([u64, cint, cp, i64, dbl, cint, vp, i64], cint),
+        'dcg_contains': ([u64, cint, cp, i64, dbl], cint),
+        'dcg_info': ([u64, c.POINTER(i64)], cint),
+        'dcg_reset_stats': ([u64], cint),
+        'dcg_keys': ([u64, c.c_uint32, u64, u64, cint, cint, vp, i64], cint),
+        'dcg_fds': ([c.POINTER(c.c_int32), i64], i64),
+        'dcg_write': ([u64, cint, cp, i64, vp, i64], cint),
+    }
+    for name, (args, res) in sigs.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = res
+    return lib
+
+
+def _load(path):
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as error:
+        raise ImportError(
+            'diskcache_go could not load its engine library %s: %s '
+            '(reinstall the package, or run ./build.sh build in a checkout)' % (path, error)
+        ) from None
+    version = lib.dcg_version()
+    if version != ABI_VERSION:
+        raise ImportError(
+            'diskcache_go engine library %s has ABI version %d, this package needs %d; '
+            'reinstall the package' % (path, version, ABI_VERSION)
+        )
+    return _declare(lib)
+
+
+class _Lib:
+    """Holds the loaded library; replaced by a fresh copy after fork."""
+
+    lib = _load(LIBPATH)
+
+
+LIB = _Lib()
+# GEN[0] changes in a forked child; caches compare it to reopen.
+GEN = [0]
+_local = threading.local()
+_pid = os.getpid()
+_inherited_fds = []
+
+
+def _fresh_copy():
+    """Load a private copy of the library, for a forked child."""
+    try:
+        fd = os.memfd_create('libdiskcache_go', 0)
+        path = '/proc/self/fd/%d' % fd
+        with open(LIBPATH, 'rb') as src:
+            os.write(fd, src.read())
+        return _load(path)
+    except (AttributeError, OSError):
+        tmpdir = tempfile.mkdtemp(prefix='diskcache-go-lib-')
+        path = os.path.join(tmpdir, LIBNAME)
+        with open(LIBPATH, 'rb') as src, open(path, 'wb') as dst:
+            dst.write(src.read())
+        lib = _load(path)
+        os.unlink(path)
+        os.rmdir(tmpdir)
+        return lib
+
+
+def lib():
+    """Return the library usable in this process (reloading after fork)."""
+    value = LIB.lib
+    if value is None:
+        value = LIB.lib = _fresh_copy()
+    return value
+
+
+def _before_fork():
+    # Ask the parent's runtime which descriptors its caches hold, so the
+    # child can close them without calling into that runtime.
+    value = LIB.lib
+    if value is None:
+        _inherited_fds[:] = []
+        return
+    arr = (ctypes.c_int32 * 256)()
+    n = value.dcg_fds(arr, 256)
+    _inherited_fds[:] = list(arr[: min(n, 256)])
+
+
+def _after_fork_child():
+    global _pid
+    _pid = os.getpid()
+    for fd in _inherited_fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _inherited_fds[:] = []
+    LIB.lib = None
+    GEN[0] += 1
+    _local.__dict__.clear()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
+
+
+class Buffers:
+    """A thread's result buffer, reused by every call from that thread."""
+
+    __slots__ = ('data', 'view', 'addr', 'size', 'info', '_ct')
+
+    def __init__(self, size=BUFSIZE):
+        self.size = size
+        self.data = bytearray(size)
+        self.view = memoryview(self.data)
+        self._ct = (ctypes.c_char * size).from_buffer(self.data)
+        self.addr = ctypes.addressof(self._ct)
+        self.info = (ctypes.c_int64 * INFO_FIELDS)()
+
+
+def buffers():
+    """Return the calling thread's buffers."""
+    try:
+        return _local.bufs
+    except AttributeError:
+        bufs = _local.bufs = Buffers()
+        return bufs
+
+
+def message(bufs):
+    """The error message a call left in the buffer."""
+    msglen = OUT.unpack_from(bufs.data)[7]
+    return bytes(bufs.view[OUT_DATA:OUT_DATA + msglen]).decode('utf-8', 'replace')
+
+
+def raise_for(status, bufs, what):
+    """Raise the exception for a failure status (never returns)."""
+    msg = message(bufs) if bufs is not None else ''
+    text = '%s: %s' % (what, msg) if msg else what
+    if status == CORRUPT:
+        raise CorruptionError(text)
+    if status == FULL:
+        import errno
+        raise StorageFullError(text) from OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if status == PERMISSION:
+        import errno
+        raise PermissionError(errno.EACCES, text)
+    if status == INVALID:
+        raise ValueError(text)
+    if status == CLOSED:
+        raise Error('%s: cache is closed' % what)
+    raise Error(text)

@@ -1,0 +1,1095 @@
+"""Cache, Disk and the constants of python-diskcache, on the Go engine.
+
+The engine stores typed keys and values and keeps every order, count and
+lock; this module keeps python-diskcache's serialization (``Disk``), its
+clock (``time.time()``, read here and passed down, so patching it works) and
+its API.
+"""
+
+import codecs
+import contextlib as cl
+import errno
+import functools as ft
+import io
+import json
+import math
+import os
+import os.path as op
+import pickle
+import pickletools
+import sqlite3
+import struct
+import tempfile
+import threading
+import time
+import warnings
+import zlib
+
+from . import _ffi
+
+__all__ = [
+    'Cache',
+    'Disk',
+    'JSONDisk',
+    'Timeout',
+    'UnknownFileWarning',
+    'EmptyDirWarning',
+    'DEFAULT_SETTINGS',
+    'EVICTION_POLICY',
+    'ENOVAL',
+    'UNKNOWN',
+    'args_to_key',
+    'full_name',
+]
+
+
+class Constant(tuple):
+    """A named constant, compared by identity (a tuple, as upstream's)."""
+
+    def __new__(cls, name):
+        return tuple.__new__(cls, (name,))
+
+    def __repr__(self):
+        return '%s' % self[0]
+
+
+DBNAME = 'cache.db'
+ENOVAL = Constant('ENOVAL')
+UNKNOWN = Constant('UNKNOWN')
+
+MODE_NONE = 0
+MODE_RAW = 1
+MODE_BINARY = 2
+MODE_TEXT = 3
+MODE_PICKLE = 4
+
+DEFAULT_SETTINGS = {
+    'statistics': 0,  # False
+    'tag_index': 0,  # False
+    'eviction_policy': 'least-recently-stored',
+    'size_limit': 2**30,  # 1gb
+    'cull_limit': 10,
+    'sqlite_auto_vacuum': 1,  # FULL
+    'sqlite_cache_size': 2**13,  # 8,192 pages
+    'sqlite_journal_mode': 'wal',
+    'sqlite_mmap_size': 2**26,  # 64mb
+    'sqlite_synchronous': 1,  # NORMAL
+    'disk_min_file_size': 2**15,  # 32kb
+    'disk_pickle_protocol': pickle.HIGHEST_PROTOCOL,
+}
+
+METADATA = {
+    'count': 0,
+    'size': 0,
+    'hits': 0,
+    'misses': 0,
+}
+
+# The engine keeps each policy's order itself; these entries keep the
+# shape of python-diskcache's table ('init', 'get', 'cull') for code that
+# inspects it. 'get' names the column a read updates, or None.
+EVICTION_POLICY = {
+    'none': {'init': None, 'get': None, 'cull': None},
+    'least-recently-stored': {
+        'init': 'store_time',
+        'get': None,
+        'cull': 'store_time',
+    },
+    'least-recently-used': {
+        'init': 'access_time',
+        'get': 'access_time',
+        'cull': 'access_time',
+    },
+    'least-frequently-used': {
+        'init': 'access_count',
+        'get': 'access_count',
+        'cull': 'access_count',
+    },
+}
+
+# Engine policy numbers (core/policy.go).
+_POLICY_IDS = {
+    'least-recently-stored': 0,
+    'none': 1,
+    'least-recently-used': 2,
+    'least-frequently-used': 3,
+}
+
+_INT64_MIN = -9223372036854775808
+_INT64_MAX = 9223372036854775807
+_SETTINGS_FILE = 'cache.dcg-settings'
+
+
+class Timeout(Exception):
+    """Database timeout expired."""
+
+
+class UnknownFileWarning(UserWarning):
+    """Warning used by Cache.check for unknown files."""
+
+
+class EmptyDirWarning(UserWarning):
+    """Warning used by Cache.check for empty directories."""
+
+
+def full_name(func):
+    """Return the module and qualified name of ``func``."""
+    return func.__module__ + '.' + func.__qualname__
+
+
+class Disk:
+    """Serialization of keys and values, as in python-diskcache.
+
+    Subclass it and pass the class as ``Cache(disk=...)`` to change how
+    keys and values are stored.
+    """
+
+    def __init__(self, directory, min_file_size=0, pickle_protocol=0):
+        self._directory = directory
+        self.min_file_size = min_file_size
+        self.pickle_protocol = pickle_protocol
+
+    def hash(self, key):
+        """Portable hash of ``key`` (used to route FanoutCache shards)."""
+        mask = 0xFFFFFFFF
+        disk_key, _ = self.put(key)
+        type_disk_key = type(disk_key)
+        if type_disk_key is sqlite3.Binary:
+            return zlib.adler32(disk_key) & mask
+        elif type_disk_key is str:
+            return zlib.adler32(disk_key.encode('utf-8')) & mask  # noqa
+        elif type_disk_key is int:
+            return disk_key % mask
+        else:
+            assert type_disk_key is float
+            return zlib.adler32(struct.pack('!d', disk_key)) & mask
+
+    def put(self, key):
+        """Convert ``key`` to its stored form: ``(db_key, raw)``."""
+        type_key = type(key)
+        if type_key is bytes:
+            return sqlite3.Binary(key), True
+        elif (
+            (type_key is str)
+            or (type_key is int and _INT64_MIN <= key <= _INT64_MAX)
+            or (type_key is float)
+        ):
+            return key, True
+        else:
+            data = pickle.dumps(key, protocol=self.pickle_protocol)
+            result = pickletools.optimize(data)
+            return sqlite3.Binary(result), False
+
+    def get(self, key, raw):
+        """Convert a stored key back."""
+        if raw:
+            return bytes(key) if type(key) is sqlite3.Binary else key
+        else:
+            return pickle.load(io.BytesIO(key))
+
+    def store(self, value, read, key=UNKNOWN):
+        """Convert ``value`` to ``(size, mode, filename, db_value)``."""
+        type_value = type(value)
+        min_file_size = self.min_file_size
+        if (
+            (type_value is str and len(value) < min_file_size)
+            or (type_value is int and _INT64_MIN <= value <= _INT64_MAX)
+            or (type_value is float)
+        ):
+            return 0, MODE_RAW, None, value
+        elif type_value is bytes:
+            if len(value) < min_file_size:
+                return 0, MODE_RAW, None, sqlite3.Binary(value)
+            else:
+                filename, full_path = self.filename(key, value)
+                self._write(full_path, io.BytesIO(value), 'xb')
+                return len(value), MODE_BINARY, filename, None
+        elif type_value is str:
+            filename, full_path = self.filename(key, value)
+            self._write(full_path, io.StringIO(value), 'x', 'UTF-8')
+            size = op.getsize(full_path)
+            return size, MODE_TEXT, filename, None
+        elif read:
+            reader = ft.partial(value.read, 2**22)
+            filename, full_path = self.filename(key, value)
+            iterator = iter(reader, b'')
+            size = self._write(full_path, iterator, 'xb')
+            return size, MODE_BINARY, filename, None
+        else:
+            result = pickle.dumps(value, protocol=self.pickle_protocol)
+            if len(result) < min_file_size:
+                return 0, MODE_PICKLE, None, sqlite3.Binary(result)
+            else:
+                filename, full_path = self.filename(key, value)
+                self._write(full_path, io.BytesIO(result), 'xb')
+                return len(result), MODE_PICKLE, filename, None
+
+    def _write(self, full_path, iterator, mode, encoding=None):
+        full_dir, _ = op.split(full_path)
+        for count in range(1, 11):
+            with cl.suppress(OSError):
+                os.makedirs(full_dir)
+            try:
+                # Exclusive creation: a name is never reused.
+                writer = open(full_path, mode, encoding=encoding)
+            except OSError:
+                if count == 10:
+                    # Give up after 10 tries to open the file.
+                    raise
+                continue
+            with writer:
+                size = 0
+                for chunk in iterator:
+                    size += len(chunk)
+                    writer.write(chunk)
+                return size
+
+    def fetch(self, mode, filename, value, read):
+        """Convert a stored value back (reading its file if it has one)."""
+        if mode == MODE_RAW:
+            return bytes(value) if type(value) is sqlite3.Binary else value
+        elif mode == MODE_BINARY:
+            if read:
+                return open(op.join(self._directory, filename), 'rb')
+            else:
+                with open(op.join(self._directory, filename), 'rb') as reader:
+                    return reader.read()
+        elif mode == MODE_TEXT:
+            full_path = op.join(self._directory, filename)
+            with open(full_path, 'r', encoding='UTF-8') as reader:
+                return reader.read()
+        elif mode == MODE_PICKLE:
+            if value is None:
+                with open(op.join(self._directory, filename), 'rb') as reader:
+                    return pickle.load(reader)
+            else:
+                return pickle.load(io.BytesIO(value))
+
+    def filename(self, key=UNKNOWN, value=UNKNOWN):
+        """Return a new ``(relative, full)`` path for a value file."""
+        hex_name = codecs.encode(os.urandom(16), 'hex').decode('utf-8')
+        sub_dir = op.join(hex_name[:2], hex_name[2:4])
+        name = hex_name[4:] + '.val'
+        filename = op.join(sub_dir, name)
+        full_path = op.join(self._directory, filename)
+        return filename, full_path
+
+    def remove(self, file_path):
+        """Remove a value file and its empty parent directories."""
+        full_path = op.join(self._directory, file_path)
+        full_dir, _ = op.split(full_path)
+        # Suppress OSError: another process may have removed it first.
+        with cl.suppress(OSError):
+            os.remove(full_path)
+        with cl.suppress(OSError):
+            os.removedirs(full_dir)
+
+
+class JSONDisk(Disk):
+    """Disk that stores keys and values as zlib-compressed JSON."""
+
+    def __init__(self, directory, compress_level=1, **kwargs):
+        self.compress_level = compress_level
+        super().__init__(directory, **kwargs)
+
+    def put(self, key):
+        json_bytes = json.dumps(key).encode('utf-8')
+        data = zlib.compress(json_bytes, self.compress_level)
+        return super().put(data)
+
+    def get(self, key, raw):
+        data = super().get(key, raw)
+        return json.loads(zlib.decompress(data).decode('utf-8'))
+
+    def store(self, value, read, key=UNKNOWN):
+        if not read:
+            json_bytes = json.dumps(value).encode('utf-8')
+            value = zlib.compress(json_bytes, self.compress_level)
+        return super().store(value, read, key=key)
+
+    def fetch(self, mode, filename, value, read):
+        data = super().fetch(mode, filename, value, read)
+        if not read:
+            data = json.loads(zlib.decompress(data).decode('utf-8'))
+        return data
+
+
+# Encoding between Python's stored forms and the engine's typed bytes.
+
+_pack_q = _ffi.INT8.pack
+_pack_d = _ffi.FLOAT8.pack
+
+
+def _encode_key(db_key, raw):
+    """Return (kind, bytes) of a stored key."""
+    t = type(db_key)
+    if not raw:
+        return _ffi.K_PICKLE, bytes(db_key)
+    if t is str:
+        return _ffi.K_TEXT, db_key.encode('utf-8')
+    if t is int:
+        return _ffi.K_INT, _pack_q(db_key)
+    if t is float:
+        if db_key != db_key:
+            # SQLite stores NaN as NULL, which equals nothing.
+            return _ffi.K_NULL, b''
+        return _ffi.K_FLOAT, _pack_d(db_key)
+    if t is bytes or t is memoryview or t is bytearray:
+        return _ffi.K_BLOB, bytes(db_key)
+    return _bind_error(db_key)
+
+
+def _encode_value(value):
+    """Return (kind, bytes) of an inline stored value (or of a tag)."""
+    t = type(value)
+    if value is None:
+        return _ffi.K_NULL, b''
+    if t is int or t is bool:
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise OverflowError('Python int too large to convert to SQLite INTEGER')
+        return _ffi.K_INT, _pack_q(value)
+    if t is float:
+        if value != value:
+            return _ffi.K_NULL, b''
+        return _ffi.K_FLOAT, _pack_d(value)
+    if t is str:
+        return _ffi.K_TEXT, value.encode('utf-8')
+    if t is bytes or t is memoryview or t is bytearray:
+        return _ffi.K_BLOB, bytes(value)
+    return _bind_error(value)
+
+
+def _bind_error(value):
+    raise sqlite3.InterfaceError(
+        'Error binding parameter - probably unsupported type: %r' % type(value).__name__
+    )
+
+
+def _decode(kind, data):
+    """Inverse of _encode_value (BLOBs come back as bytes, as sqlite3 returns them)."""
+    if kind == _ffi.K_TEXT:
+        return data.decode('utf-8')
+    if kind == _ffi.K_INT:
+        return _ffi.INT8.unpack(data)[0]
+    if kind == _ffi.K_FLOAT:
+        return _ffi.FLOAT8.unpack(data)[0]
+    if kind == _ffi.K_NULL:
+        return None
+    return data
+
+
+def _decode_key(disk, kind, data):
+    if kind == _ffi.K_PICKLE:
+        return disk.get(data, False)
+    return disk.get(_decode(kind, data), True)
+
+
+def _persistable(value):
+    """A setting value as SQLite would store it (True -> 1)."""
+    if type(value) is bool:
+        return int(value)
+    return value
+
+
+def _settings_load(directory):
+    path = op.join(directory, _SETTINGS_FILE)
+    try:
+        with open(path, 'rb') as reader:
+            data = json.loads(reader.read().decode('utf-8'))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise _ffi.CorruptionError('settings file %s: %s' % (path, error)) from None
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and list(value) == ['$bytes']:
+            value = bytes.fromhex(value['$bytes'])
+        out[key] = value
+    return out
+
+
+def _settings_store(directory, settings):
+    data = {}
+    for key, value in settings.items():
+        value = _persistable(value)
+        if type(value) is bytes:
+            value = {'$bytes': value.hex()}
+        elif value is not None and type(value) not in (int, float, str):
+            _bind_error(value)
+        data[key] = value
+    path = op.join(directory, _SETTINGS_FILE)
+    fd, tmp = tempfile.mkstemp(prefix=_SETTINGS_FILE + '.', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as writer:
+            writer.write(json.dumps(data, sort_keys=True).encode('utf-8'))
+        os.replace(tmp, path)
+    except BaseException:
+        with cl.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+class Cache:
+    """Disk and file backed cache."""
+
+    def __init__(self, directory=None, timeout=60, disk=Disk, **settings):
+        """Open the cache in ``directory`` (a new temporary one if None).
+
+        :param str directory: cache directory
+        :param float timeout: seconds to wait for the writer lock
+        :param type disk: `Disk` subclass for serialization
+        :param settings: any of `DEFAULT_SETTINGS`, or extra settings
+        """
+        try:
+            assert issubclass(disk, Disk)
+        except (TypeError, AssertionError):
+            raise ValueError('disk must subclass diskcache.Disk') from None
+
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix='diskcache-')
+        directory = str(directory)
+        directory = op.expanduser(directory)
+        directory = op.expandvars(directory)
+
+        self._directory = directory
+        self._timeout = timeout
+        self._handle = None
+        self._gen = -1
+        self._disk = None
+
+        if not op.isdir(directory):
+            try:
+                os.makedirs(directory, 0o755)
+            except OSError as error:
+                if error.errno != errno.EEXIST:
+                    raise EnvironmentError(
+                        error.errno,
+                        'Cache directory "%s" does not exist'
+                        ' and could not be created' % self._directory,
+                    ) from None
+
+        # Settings: defaults, then what the directory persisted, then the
+        # keyword arguments; the result is persisted again.
+        sets = DEFAULT_SETTINGS.copy()
+        self._policy_name = sets['eviction_policy']
+        self._connect()
+        with self._locked(retry=True):
+            sets.update(_settings_load(directory))
+            sets.update(settings)
+            for key in METADATA:
+                sets.pop(key, None)
+            if sets['eviction_policy'] not in EVICTION_POLICY:
+                raise KeyError(sets['eviction_policy'])
+            _settings_store(directory, sets)
+
+        kwargs = {key[5:]: value for key, value in sets.items() if key.startswith('disk_')}
+        self._disk = disk(directory, **kwargs)
+
+        for key, value in sets.items():
+            self.reset(key, value, update=False)
+        for key in METADATA:
+            self.reset(key)
+
+    # -- engine plumbing ---------------------------------------------------
+
+    def _connect(self):
+        """Open (or reopen, after close or fork) the engine handle."""
+        lib = _ffi.lib()
+        handle = _ffi.ctypes.c_uint64()
+        bufs = _ffi.buffers()
+        path = self._directory.encode('utf-8', 'surrogateescape')
+        policy = _POLICY_IDS.get(self._policy_name, 0)
+        status = lib.dcg_open(
+            path,
+            len(path),
+            int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit'])),
+            int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit'])),
+            policy,
+            self._timeout_seconds(False),
+            _ffi.ctypes.byref(handle),
+            bufs.addr,
+            bufs.size,
+        )
+        if status == _ffi.TIMEOUT:
+            raise Timeout
+        if status != _ffi.OK:
+            _ffi.raise_for(status, bufs, 'open %s' % self._directory)
+        self._handle = handle.value
+        self._gen = _ffi.GEN[0]
+        return self._handle
+
+    def _h(self):
+        """The engine handle, reopened when closed or after a fork."""
+        if self._gen != _ffi.GEN[0] or self._handle is None:
+            return self._connect()
+        return self._handle
+
+    def _timeout_seconds(self, retry):
+        if retry:
+            return -1.0
+        timeout = float(self._timeout)
+        return timeout if timeout > 0 else 0.0
+
+    def _write(self, op_code, retry, now=0.0, key=(0, b''), value=(0, b''), mode=0,
+               filename=b'', size=0, tag=None, expire=None, flags=0):
+        """Run one engine write; returns (status, buffers)."""
+        kkind, kbytes = key
+        vkind, vbytes = value
+        if tag is not None:
+            tkind, tbytes = tag
+            flags |= _ffi.RQ_TAG
+        else:
+            tkind, tbytes = 0, b''
+        if expire is not None:
+            flags |= _ffi.RQ_EXPIRE
+        else:
+            expire = 0.0
+        req = _ffi.REQ.pack(
+            threading.get_ident(), self._timeout_seconds(retry), now, expire, size, flags,
+            kkind, vkind, mode, tkind, len(kbytes), len(vbytes), len(tbytes), len(filename),
+        ) + kbytes + vbytes + tbytes + filename
+        bufs = _ffi.buffers()
+        lib = _ffi.lib()
+        while True:
+            status = lib.dcg_write(self._h(), op_code, req, len(req), bufs.addr, bufs.size)
+            if status == _ffi.CLOSED and self._handle is not None:
+                # Another thread closed the shared handle: reopen and retry.
+                self._handle = None
+                continue
+            if status == _ffi.SHORTBUF:
+                need = _ffi.OUT.unpack_from(bufs.data)[5]
+                bufs = _ffi.Buffers(max(need, 2 * bufs.size))
+                continue
+            return status, bufs
+
+    def _fail(self, status, bufs, what):
+        if status == _ffi.TIMEOUT:
+            raise Timeout
+        if status == _ffi.NOTOWNER:
+            raise RuntimeError('%s: this thread does not hold the transaction' % what)
+        _ffi.raise_for(status, bufs, what)
+
+    @cl.contextmanager
+    def _locked(self, retry=False):
+        """Hold the writer lock (a transaction) for the calling thread."""
+        status, bufs = self._write(_ffi.OP_BEGIN, retry)
+        if status != _ffi.OK:
+            self._fail(status, bufs, 'begin transaction')
+        try:
+            yield
+        except BaseException:
+            self._end(False)
+            raise
+        else:
+            self._end(True)
+
+    def _end(self, commit):
+        status, bufs = self._write(_ffi.OP_END, False, flags=_ffi.RQ_COMMIT if commit else 0)
+        if status != _ffi.OK:
+            self._fail(status, bufs, 'end transaction')
+
+    def _key(self, key):
+        db_key, raw = self._disk.put(key)
+        return _encode_key(db_key, raw)
+
+    def _item(self, bufs):
+        """Decode the item a get or pop left in the buffer.
+
+        Returns (mode, filename, db_value, expire_time, tag).
+        """
+        kinds, vlen, tlen, flen, expire, _size, _st, _ = _ffi.OUT.unpack_from(bufs.data)
+        view = bufs.view
+        p = _ffi.OUT_DATA
+        vkind = kinds & 0xFF
+        mode = (kinds >> 8) & 0xFF
+        db_value = _decode(vkind, bytes(view[p:p + vlen])) if vkind != _ffi.K_NULL else None
+        p += vlen
+        if kinds & (1 << 24):
+            db_tag = _decode((kinds >> 16) & 0xFF, bytes(view[p:p + tlen]))
+        else:
+            db_tag = None
+        p += tlen
+        filename = bytes(view[p:p + flen]).decode('utf-8', 'surrogateescape') if flen else None
+        db_expire = expire if kinds & (1 << 25) else None
+        return mode, filename, db_value, db_expire, db_tag
+
+    # -- properties --------------------------------------------------------
+
+    @property
+    def directory(self):
+        """Cache directory."""
+        return self._directory
+
+    @property
+    def timeout(self):
+        """Seconds to wait for the writer lock."""
+        return self._timeout
+
+    @property
+    def disk(self):
+        """Disk used for serialization."""
+        return self._disk
+
+    # -- transactions ------------------------------------------------------
+
+    @cl.contextmanager
+    def transact(self, retry=False):
+        """Context manager holding the writer lock for a block of calls.
+
+        Calls from the same thread inside the block join the transaction; an
+        exception rolls it back and propagates. Blocks nest.
+
+        :raises Timeout: if the lock could not be taken within ``timeout``
+        """
+        with self._locked(retry=retry):
+            yield
+
+    # -- writes ------------------------------------------------------------
+
+    def set(self, key, value, expire=None, read=False, tag=None, retry=False):
+        """Set ``key`` to ``value``; returns True.
+
+        :param float expire: seconds until the item expires (None: never)
+        :param bool read: read ``value`` from a file-like object
+        :param tag: str, bytes, int or float tag (None: no tag)
+        :raises Timeout: if the writer lock could not be taken
+        """
+        now = time.time()
+        key_enc = self._key(key)
+        expire_time = None if expire is None else now + expire
+        size, mode, filename, db_value = self._disk.store(value, read, key=key)
+        return self._store(_ffi.OP_SET, key_enc, expire_time, tag, size, mode, filename,
+                           db_value, retry, now)
+
+    def _store(self, op_code, key_enc, expire_time, tag, size, mode, filename, db_value, retry, now):
+        try:
+            value_enc = _encode_value(db_value)
+            tag_enc = None if tag is None else _encode_value(tag)
+            fname = b'' if filename is None else filename.encode('utf-8', 'surrogateescape')
+            status, bufs = self._write(op_code, retry, now, key_enc, value_enc, mode, fname,
+                                       size, tag_enc, expire_time)
+        except BaseException:
+            if filename is not None:
+                self._disk.remove(filename)
+            raise
+        if status == _ffi.OK:
+            return True
+        if filename is not None:
+            self._disk.remove(filename)
+        if status == _ffi.EXISTS:
+            return False
+        self._fail(status, bufs, 'set')
+
+    def __setitem__(self, key, value):
+        """Set ``cache[key] = value`` (retrying until the lock is free)."""
+        self.set(key, value, retry=True)
+
+    def touch(self, key, expire=None, retry=False):
+        """Give a live ``key`` a new expiry; returns whether it existed."""
+        now = time.time()
+        key_enc = self._key(key)
+        expire_time = None if expire is None else now + expire
+        status, bufs = self._write(_ffi.OP_TOUCH, retry, now, key_enc, expire=expire_time)
+        if status == _ffi.OK:
+            return True
+        if status == _ffi.NOTFOUND:
+            return False
+        self._fail(status, bufs, 'touch')
+
+    def add(self, key, value, expire=None, read=False, tag=None, retry=False):
+        """Set ``key`` only if it is absent or expired; returns whether it did."""
+        now = time.time()
+        key_enc = self._key(key)
+        expire_time = None if expire is None else now + expire
+        size, mode, filename, db_value = self._disk.store(value, read, key=key)
+        return self._store(_ffi.OP_ADD, key_enc, expire_time, tag, size, mode, filename,
+                           db_value, retry, now)
+
+    def incr(self, key, delta=1, default=0, retry=False):
+        """Atomically add ``delta`` to the value of ``key``; returns the result.
+
+        A missing or expired key starts from ``default``.
+
+        :raises KeyError: if the key is missing and ``default`` is None
+        :raises TypeError: if the stored value is not an inline number
+        """
+        now = time.time()
+        key_enc = self._key(key)
+        numeric = (int, float, bool)
+        if type(delta) not in numeric or (default is not None and type(default) not in numeric):
+            raise TypeError(
+                'unsupported operand type(s) for +: %r and %r'
+                % (type(default).__name__, type(delta).__name__)
+            )
+        try:
+            delta_enc = _encode_value(delta)
+            default_enc = (0, b'') if default is None else _encode_value(default)
+        except OverflowError:
+            return self._incr_slow(key, key_enc, delta, default, retry, now)
+        flags = 0 if default is None else _ffi.RQ_DEFAULT
+        # The default travels in the tag slot of the request.
+        status, bufs = self._write(_ffi.OP_INCR, retry, now, key_enc, delta_enc,
+                                   tag=None if default is None else default_enc, flags=flags)
+        if status == _ffi.OK:
+            kind = _ffi.OUT.unpack_from(bufs.data)[0] & 0xFF
+            return _decode(kind, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + 8]))
+        if status == _ffi.NOTFOUND:
+            raise KeyError(key)
+        if status == _ffi.NOTNUMERIC:
+            raise TypeError('unsupported operand type for +: stored value of %r is not a number' % (key,))
+        if status == _ffi.OVERFLOW:
+            return self._incr_slow(key, key_enc, delta, default, retry, now)
+        self._fail(status, bufs, 'incr')
+
+    def _incr_slow(self, key, key_enc, delta, default, retry, now):
+        """incr whose result leaves int64: stored pickled, as upstream does
+        on the insert path; on a live value SQLite refuses it."""
+        with self._locked(retry=retry):
+            status, bufs = self._get_raw(key_enc, now, strict=True)
+            if status == _ffi.OK:
+                mode, _, db_value, _, _ = self._item(bufs)
+                if mode != MODE_RAW or type(db_value) not in (int, float):
+                    raise TypeError('unsupported operand type for +: stored value of %r is not a number' % (key,))
+                value = db_value + delta
+                _encode_value(value)  # raises OverflowError as SQLite would
+                raise AssertionError('unreachable: engine refused an in-range incr')
+            if default is None:
+                raise KeyError(key)
+            value = default + delta
+            size, mode, filename, db_value = self._disk.store(value, False, key=key)
+            self._store(_ffi.OP_SET, key_enc, None, None, size, mode, filename, db_value, retry, now)
+            return value
+
+    def decr(self, key, delta=1, default=0, retry=False):
+        """Atomically subtract ``delta`` from the value of ``key``."""
+        return self.incr(key, -delta, default, retry)
+
+    def pop(self, key, default=None, expire_time=False, tag=False, retry=False):
+        """Remove ``key`` and return its value (``default`` if missing)."""
+        key_enc = self._key(key)
+        if expire_time and tag:
+            default = (default, None, None)
+        elif expire_time or tag:
+            default = (default, None)
+        status, bufs = self._write(_ffi.OP_POP, retry, time.time(), key_enc)
+        if status == _ffi.NOTFOUND:
+            return default
+        if status != _ffi.OK:
+            self._fail(status, bufs, 'pop')
+        mode, filename, db_value, db_expire, db_tag = self._item(bufs)
+        try:
+            value = self._disk.fetch(mode, filename, db_value, False)
+        except IOError:
+            # The file went away before it could be read.
+            return default
+        finally:
+            if filename is not None:
+                self._disk.remove(filename)
+        if expire_time and tag:
+            return value, db_expire, db_tag
+        elif expire_time:
+            return value, db_expire
+        elif tag:
+            return value, db_tag
+        return value
+
+    def __delitem__(self, key, retry=True):
+        """Delete ``cache[key]``; KeyError if missing or expired."""
+        if not self.delete(key, retry=retry):
+            raise KeyError(key)
+        return True
+
+    def delete(self, key, retry=False):
+        """Delete ``key``; returns whether a live item was removed."""
+        key_enc = self._key(key)
+        status, bufs = self._write(_ffi.OP_DELETE, retry, time.time(), key_enc)
+        if status == _ffi.OK:
+            return True
+        if status == _ffi.NOTFOUND:
+            return False
+        self._fail(status, bufs, 'delete')
+
+    # -- reads -------------------------------------------------------------
+
+    def _get_raw(self, key_enc, now, strict=False, retry=False):
+        """Look a key up; returns (status, buffers)."""
+        kkind, kbytes = key_enc
+        flags = 1 if self.statistics else 0
+        if strict:
+            # incr treats only expire_time < now as expired.
+            now = math.nextafter(now, -math.inf)
+        elif EVICTION_POLICY[self.eviction_policy]['get'] is not None:
+            # LRU and LFU record the read, so it is a write.
+            return self._write(_ffi.OP_GET, retry, now, key_enc,
+                               flags=_ffi.RQ_STATS if flags else 0)
+        bufs = _ffi.buffers()
+        while True:
+            status = _ffi.lib().dcg_get(self._h(), kkind, kbytes, len(kbytes), now, flags,
+                                        bufs.addr, bufs.size)
+            if status == _ffi.CLOSED and self._handle is not None:
+                self._handle = None
+                continue
+            if status == _ffi.SHORTBUF:
+                need = _ffi.OUT.unpack_from(bufs.data)[5]
+                bufs = _ffi.Buffers(max(need, 2 * bufs.size))
+                continue
+            return status, bufs
+
+    def get(self, key, default=None, read=False, expire_time=False, tag=False, retry=False):
+        """Return the value of ``key``, or ``default`` if missing or expired.
+
+        :param bool read: return a file handle for file-backed bytes values
+        :param bool expire_time: also return the expire time
+        :param bool tag: also return the tag
+        """
+        key_enc = self._key(key)
+        if expire_time and tag:
+            default = (default, None, None)
+        elif expire_time or tag:
+            default = (default, None)
+        status, bufs = self._get_raw(key_enc, time.time(), retry=retry)
+        if status == _ffi.NOTFOUND:
+            return default
+        if status != _ffi.OK:
+            self._fail(status, bufs, 'get')
+        mode, filename, db_value, db_expire, db_tag = self._item(bufs)
+        try:
+            value = self._disk.fetch(mode, filename, db_value, read)
+        except IOError:
+            # The item was deleted before its file could be read.
+            return default
+        if expire_time and tag:
+            return value, db_expire, db_tag
+        elif expire_time:
+            return value, db_expire
+        elif tag:
+            return value, db_tag
+        return value
+
+    def __getitem__(self, key):
+        """Return ``cache[key]``; KeyError if missing or expired."""
+        value = self.get(key, default=ENOVAL, retry=True)
+        if value is ENOVAL:
+            raise KeyError(key)
+        return value
+
+    def read(self, key, retry=False):
+        """Return a file handle for the value of ``key`` (KeyError if missing)."""
+        handle = self.get(key, default=ENOVAL, read=True, retry=retry)
+        if handle is ENOVAL:
+            raise KeyError(key)
+        return handle
+
+    def __contains__(self, key):
+        """Return whether ``key`` is present and unexpired."""
+        kkind, kbytes = self._key(key)
+        now = time.time()
+        while True:
+            status = _ffi.lib().dcg_contains(self._h(), kkind, kbytes, len(kbytes), now)
+            if status == _ffi.OK:
+                return True
+            if status == _ffi.NOTFOUND:
+                return False
+            if status == _ffi.CLOSED and self._handle is not None:
+                self._handle = None
+                continue
+            self._fail(status, None, 'contains')
+
+    # -- bulk removal ------------------------------------------------------
+
+    def _bulk(self, op_code, retry, now=0.0, tag=None, what=''):
+        status, bufs = self._write(op_code, retry, now, tag=tag)
+        count = _ffi.OUT.unpack_from(bufs.data)[5]
+        if status == _ffi.OK:
+            return count
+        if status == _ffi.TIMEOUT:
+            raise Timeout(count)
+        self._fail(status, bufs, what)
+
+    def expire(self, now=None, retry=False):
+        """Remove expired items; returns how many.
+
+        :raises Timeout: ``Timeout(count)`` if the lock was not available
+        """
+        now = now or time.time()
+        return self._bulk(_ffi.OP_EXPIRE, retry, now=now, what='expire')
+
+    def evict(self, tag, retry=False):
+        """Remove the items tagged ``tag``; returns how many."""
+        if tag is None:
+            # SQL's "tag = NULL" matches nothing.
+            return 0
+        return self._bulk(_ffi.OP_EVICT, retry, tag=_encode_value(tag), what='evict')
+
+    def clear(self, retry=False):
+        """Remove every item; returns how many."""
+        return self._bulk(_ffi.OP_CLEAR, retry, what='clear')
+
+    def cull(self, retry=False):
+        """Remove expired items, then items in policy order while over size_limit."""
+        return self._bulk(_ffi.OP_CULL, retry, now=time.time(), what='cull')
+
+    # -- iteration and counts ----------------------------------------------
+
+    def _info(self):
+        bufs = _ffi.buffers()
+        while True:
+            status = _ffi.lib().dcg_info(self._h(), bufs.info)
+            if status == _ffi.CLOSED and self._handle is not None:
+                self._handle = None
+                continue
+            if status != _ffi.OK:
+                self._fail(status, None, 'info')
+            return list(bufs.info)
+
+    def _iter(self, ascending=True):
+        max_rowid = self._info()[4]
+        yield  # Ready: the bound is captured.
+        if max_rowid == 0:
+            return
+        bound = max_rowid + 1
+        cur_id, cur_rowid = 0, 0
+        disk = self._disk
+        batch = 100
+        size = _ffi.BUFSIZE
+        while True:
+            bufs = _ffi.Buffers(size)
+            status = _ffi.lib().dcg_keys(self._h(), cur_id, cur_rowid, bound, 0 if ascending else 1,
+                                         batch, bufs.addr, bufs.size)
+            if status == _ffi.SHORTBUF:
+                size *= 4
+                continue
+            if status == _ffi.CLOSED and self._handle is not None:
+                self._handle = None
+                continue
+            if status != _ffi.OK:
+                self._fail(status, bufs, 'iterate')
+            _, _, _, _, next_rowid, count, next_id, _ = _ffi.KEYS.unpack_from(bufs.data)
+            data = bufs.data
+            keys = []
+            p = _ffi.OUT_DATA
+            for _ in range(count):
+                n = int.from_bytes(data[p:p + 4], 'little')
+                kind = data[p + 4]
+                p += 8
+                keys.append((kind, bytes(data[p:p + n])))
+                p += n
+            for kind, kbytes in keys:
+                yield _decode_key(disk, kind, kbytes)
+            if count < batch:
+                return
+            cur_id, cur_rowid = next_id, next_rowid
+
+    def __iter__(self):
+        """Iterate keys in insertion order (expired ones included)."""
+        iterator = self._iter()
+        next(iterator)
+        return iterator
+
+    def __reversed__(self):
+        """Iterate keys in reverse insertion order."""
+        iterator = self._iter(ascending=False)
+        next(iterator)
+        return iterator
+
+    def __len__(self):
+        """Count of items, expired ones included."""
+        return self.reset('count')
+
+    def stats(self, enable=True, reset=False):
+        """Return ``(hits, misses)``; then optionally zero them.
+
+        Calling it with no arguments turns statistics on.
+        """
+        result = (self.reset('hits'), self.reset('misses'))
+        if reset:
+            self.reset('hits', 0)
+            self.reset('misses', 0)
+        self.reset('statistics', enable)
+        return result
+
+    def volume(self):
+        """Estimated bytes on disk: records plus value files plus index."""
+        info = self._info()
+        self.size = info[5]
+        return info[1]
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def close(self):
+        """Close the engine handle; the object reopens it on next use."""
+        handle, self._handle = self._handle, None
+        if handle is not None and self._gen == _ffi.GEN[0]:
+            _ffi.lib().dcg_close(handle)
+
+    def __enter__(self):
+        self._h()
+        return self
+
+    def __exit__(self, *exception):
+        self.close()
+
+    def __del__(self):
+        with cl.suppress(Exception):
+            self.close()
+
+    def __getstate__(self):
+        return (self.directory, self.timeout, type(self.disk))
+
+    def __setstate__(self, state):
+        self.__init__(*state)
+
+    # -- settings ----------------------------------------------------------
+
+    def reset(self, key, value=ENOVAL, update=True):
+        """Read or change a setting (or metadata) and its cached attribute.
+
+        Without ``value`` the persisted value is read into the attribute and
+        returned; with ``value`` it is persisted (if ``update``) and applied.
+        """
+        if value is ENOVAL:
+            if key in METADATA:
+                info = self._info()
+                value = {'count': info[0], 'size': info[5], 'hits': info[2], 'misses': info[3]}[key]
+            else:
+                persisted = _settings_load(self._directory)
+                if key not in persisted:
+                    raise ValueError('not enough values to unpack (expected 1, got 0)')
+                value = persisted[key]
+            setattr(self, key, value)
+            return value
+
+        if update:
+            if key in ('hits', 'misses'):
+                if value != 0:
+                    raise ValueError('diskcache_go can only reset %s to 0' % key)
+                self._reset_stats()
+            elif key not in METADATA:
+                with self._locked(retry=True):
+                    persisted = _settings_load(self._directory)
+                    if key in persisted:
+                        persisted[key] = value
+                        _settings_store(self._directory, persisted)
+        if key.startswith('disk_') and self._disk is not None:
+            setattr(self._disk, key[5:], value)
+        setattr(self, key, value)
+        if key in ('size_limit', 'cull_limit', 'eviction_policy'):
+            self._apply_limits()
+        return value
+
+    def _reset_stats(self):
+        status = _ffi.lib().dcg_reset_stats(self._h())
+        if status != _ffi.OK:
+            self._fail(status, None, 'reset stats')
+
+    def _apply_limits(self):
+        name = getattr(self, 'eviction_policy', DEFAULT_SETTINGS['eviction_policy'])
+        if name not in _POLICY_IDS:
+            raise NotImplementedError(
+                'eviction policy %r is not available in this diskcache_go build yet' % (name,)
+            )
+        self._policy_name = name
+        size_limit = int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']))
+        cull_limit = int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
+        status = _ffi.lib().dcg_limits(self._h(), size_limit, cull_limit, _POLICY_IDS[name])
+        if status != _ffi.OK:
+            self._fail(status, None, 'limits')
