@@ -189,3 +189,54 @@ func dcg_write(h C.uint64_t, op C.int, reqp *C.uchar, reqlen C.int64_t, outp *C.
 	}
 	return stOK
 }
+
+// dcg_check runs core.Check. out receives, after the header: the number of
+// warnings (u32), each as kind u8 | len u32 | message, then the number of
+// referenced files (u32), each as len u32 | name. outAux holds the bytes
+// needed when out is too small (status stShortBuf).
+//
+//export dcg_check
+func dcg_check(h C.uint64_t, owner C.uint64_t, timeout C.double, fix C.int, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	if len(out) < outData {
+		return stInvalid
+	}
+	rep, err := c.Check(core.Call{Owner: uint64(owner), Timeout: seconds(timeout)}, fix != 0)
+	if err != nil {
+		return fail(out, err)
+	}
+	need := outData + 8
+	for _, w := range rep.Warnings {
+		need += 5 + len(w.Msg)
+	}
+	for _, f := range rep.Files {
+		need += 4 + len(f)
+	}
+	if need > len(out) {
+		put64(out, outAux, int64(need))
+		return stShortBuf
+	}
+	p := outData
+	p = putU32(out, p, uint32(len(rep.Warnings)))
+	for _, w := range rep.Warnings {
+		out[p] = byte(w.Kind)
+		p = putU32(out, p+1, uint32(len(w.Msg)))
+		p += copy(out[p:], w.Msg)
+	}
+	p = putU32(out, p, uint32(len(rep.Files)))
+	for _, f := range rep.Files {
+		p = putU32(out, p, uint32(len(f)))
+		p += copy(out[p:], f)
+	}
+	return stOK
+}
+
+func putU32(b []byte, p int, v uint32) int {
+	b[p], b[p+1], b[p+2], b[p+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	return p + 4
+}

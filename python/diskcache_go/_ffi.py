@@ -123,6 +123,7 @@ def _declare(lib):
         'dcg_keys': ([u64, c.c_uint32, u64, u64, cint, cint, vp, i64], cint),
         'dcg_fds': ([c.POINTER(c.c_int32), i64], i64),
         'dcg_write': ([u64, cint, cp, i64, vp, i64], cint),
+        'dcg_check': ([u64, u64, dbl, cint, vp, i64], cint),
     }
     for name, (args, res) in sigs.items():
         fn = getattr(lib, name)

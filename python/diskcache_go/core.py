@@ -117,6 +117,9 @@ _POLICY_IDS = {
 
 _INT64_MIN = -9223372036854775808
 _INT64_MAX = 9223372036854775807
+# Every file the engine and this module keep in a cache directory starts
+# with this prefix; check() never reports them as unknown.
+_ENGINE_PREFIX = 'cache.dcg'
 _SETTINGS_FILE = 'cache.dcg-settings'
 
 
@@ -927,6 +930,68 @@ class Cache:
     def cull(self, retry=False):
         """Remove expired items, then items in policy order while over size_limit."""
         return self._bulk(_ffi.OP_CULL, retry, now=time.time(), what='cull')
+
+    # -- maintenance -------------------------------------------------------
+
+    def check(self, fix=False, retry=False):
+        """Verify the cache; returns a list of ``warnings.WarningMessage``.
+
+        It checks the index (checksums, records, hash table, counters), that
+        every value file exists with its recorded size, and looks for files
+        the index does not know and for empty directories. With ``fix`` it
+        repairs what it can: entries whose file is gone are removed, sizes
+        and counters corrected, unknown files and empty directories deleted.
+        """
+        with warnings.catch_warnings(record=True) as warns:
+            with self._locked(retry=retry):
+                found, referenced = self._engine_check(fix, retry)
+                for message in found:
+                    warnings.warn(message)
+                known = {op.join(self._directory, name) for name in referenced}
+                for dirpath, _, files in os.walk(self._directory):
+                    paths = [op.join(dirpath, name) for name in files]
+                    for full_path in set(paths) - known:
+                        if op.basename(full_path).startswith(_ENGINE_PREFIX):
+                            continue
+                        warnings.warn('unknown file: %s' % full_path, UnknownFileWarning)
+                        if fix:
+                            os.remove(full_path)
+                for dirpath, dirs, files in os.walk(self._directory):
+                    if not (dirs or files):
+                        warnings.warn('empty directory: %s' % dirpath, EmptyDirWarning)
+                        if fix:
+                            os.rmdir(dirpath)
+            return warns
+
+    def _engine_check(self, fix, retry):
+        size = _ffi.BUFSIZE
+        while True:
+            bufs = _ffi.Buffers(size)
+            status = _ffi.lib().dcg_check(self._h(), threading.get_ident(),
+                                          self._timeout_seconds(retry), 1 if fix else 0,
+                                          bufs.addr, bufs.size)
+            if status == _ffi.SHORTBUF:
+                size = _ffi.OUT.unpack_from(bufs.data)[5]
+                continue
+            if status != _ffi.OK:
+                self._fail(status, bufs, 'check')
+            data = bufs.data
+            p = _ffi.OUT_DATA
+            found = []
+            (n,) = struct.unpack_from('<I', data, p)
+            p += 4
+            for _ in range(n):
+                (length,) = struct.unpack_from('<I', data, p + 1)
+                found.append(bytes(data[p + 5:p + 5 + length]).decode('utf-8', 'replace'))
+                p += 5 + length
+            (n,) = struct.unpack_from('<I', data, p)
+            p += 4
+            files = []
+            for _ in range(n):
+                (length,) = struct.unpack_from('<I', data, p)
+                files.append(bytes(data[p + 4:p + 4 + length]).decode('utf-8', 'surrogateescape'))
+                p += 4 + length
+            return found, files
 
     # -- iteration and counts ----------------------------------------------
 

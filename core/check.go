@@ -1,0 +1,157 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Warning is one finding of Check. Kind says which python-diskcache warning
+// class it maps to.
+type Warning struct {
+	Kind WarningKind
+	Msg  string
+}
+
+// WarningKind classifies a Check finding.
+type WarningKind uint8
+
+// Warning kinds.
+const (
+	// WarnIntegrity is a damaged or inconsistent index structure (a plain
+	// UserWarning in python-diskcache).
+	WarnIntegrity WarningKind = iota
+	// WarnFile is a value file that is missing or has the wrong size.
+	WarnFile
+	// WarnCount is a counter that disagrees with the entries.
+	WarnCount
+)
+
+// CheckReport is what Check found, plus the value files the index refers
+// to, so the caller can look for unknown files and empty directories.
+type CheckReport struct {
+	Warnings []Warning
+	Files    []string
+}
+
+// Check verifies the index under the writer lock: every entry's checksum,
+// record and hash-table slot, the value files' existence and sizes, and
+// the counters. With fix it deletes entries whose file is gone, corrects
+// file sizes and counters.
+func (c *Cache) Check(call Call, fix bool) (CheckReport, error) {
+	var rep CheckReport
+	err := c.update(call, func(t *tx) error {
+		rep = CheckReport{}
+		return c.check(t, fix, &rep)
+	})
+	return rep, err
+}
+
+func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {
+	x := t.x
+	warn := func(k WarningKind, format string, args ...any) {
+		rep.Warnings = append(rep.Warnings, Warning{k, fmt.Sprintf(format, args...)})
+	}
+	limit := uint64(x.u32(offEntryHigh))
+	var count, size, inline uint64
+	var doomed []uint32
+	var prev uint32
+	var steps uint64
+	for id := x.u32(offInsHead); id != nilID; steps++ {
+		if steps > limit {
+			warn(WarnIntegrity, "insertion order has a cycle")
+			break
+		}
+		e := x.entry(id)
+		if e == nil {
+			warn(WarnIntegrity, "insertion order refers to entry %d beyond the index", id)
+			break
+		}
+		if !entryOK(e) {
+			warn(WarnIntegrity, "entry %d: checksum mismatch", id)
+		}
+		if getU32(e, eInsPrev) != prev {
+			warn(WarnIntegrity, "entry %d: broken back link", id)
+		}
+		if getU32(e, eFlags)&flagLive == 0 {
+			warn(WarnIntegrity, "entry %d: linked but not live", id)
+		}
+		if _, err := c.bucketOf(id, getU64(e, eHash)); err != nil {
+			warn(WarnIntegrity, "entry %d: missing from the hash table", id)
+		}
+		r, err := t.segs.record(e)
+		if err != nil {
+			warn(WarnIntegrity, "entry %d: record unreadable: %v", id, err)
+		} else {
+			if hashTyped(Typed{r.keyKind(), r.key()}) != getU64(e, eHash) {
+				warn(WarnIntegrity, "entry %d: key hash mismatch", id)
+			}
+			if f := string(r.file()); f != "" {
+				if drop := c.checkFile(t, id, e, f, fix, warn); drop {
+					doomed = append(doomed, id)
+				} else {
+					rep.Files = append(rep.Files, f)
+				}
+			}
+		}
+		count++
+		size += getU64(x.entry(id), eSize)
+		inline += uint64(getU32(e, eRecLen))
+		prev = id
+		id = getU32(e, eInsNext)
+	}
+	for _, id := range doomed {
+		e := x.entry(id)
+		count--
+		size -= getU64(e, eSize)
+		inline -= uint64(getU32(e, eRecLen))
+		if err := c.removeEntry(t, id, true); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		format string
+		off    int64
+		want   uint64
+	}{
+		{"Settings.count != COUNT(Cache.key); %d != %d", offCount, count},
+		{"Settings.size != SUM(Cache.size); %d != %d", offSize, size},
+		{"index inline bytes != SUM(record sizes); %d != %d", offInline, inline},
+	} {
+		if got := x.u64(f.off); got != f.want {
+			warn(WarnCount, f.format, got, f.want)
+			if fix {
+				if err := t.setU64(f.off, f.want); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkFile verifies one entry's value file. It reports whether the entry
+// must go (its file is missing and fix is set).
+func (c *Cache) checkFile(t *tx, id uint32, e []byte, name string, fix bool, warn func(WarningKind, string, ...any)) bool {
+	full, ok := c.valuePath(name)
+	if !ok {
+		warn(WarnIntegrity, "entry %d: file name %q escapes the cache directory", id, name)
+		return fix
+	}
+	st, err := os.Stat(full)
+	if err != nil {
+		warn(WarnFile, "file not found: %s", filepath.Clean(full))
+		return fix
+	}
+	if real, db := st.Size(), int64(getU64(e, eSize)); real != db {
+		warn(WarnFile, "wrong file size: %s, %d != %d", filepath.Clean(full), real, db)
+		if fix {
+			w, err := t.ent(id)
+			if err == nil {
+				putU64(w, eSize, uint64(real))
+				t.addU64(offSize, real-db)
+			}
+		}
+	}
+	return false
+}
