@@ -1,0 +1,44 @@
+package core_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/diskcache-go/diskcache-go/core"
+)
+
+func BenchmarkGet1K(b *testing.B) {
+	c := mustOpen(b, b.TempDir())
+	val := make([]byte, 1024)
+	const n = 10000
+	keys := make([]core.Typed, n)
+	for i := range keys {
+		keys[i] = core.Text(fmt.Sprintf("key-%05d", i))
+		if err := c.Set(core.Call{}, &core.SetArgs{Key: keys[i], Value: core.Blob(val), Mode: core.ModeRaw, Now: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buf := make([]byte, 1<<16)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Get(keys[i%n], 2, 0, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSet1K(b *testing.B) {
+	c := mustOpen(b, b.TempDir())
+	val := make([]byte, 1024)
+	const n = 10000
+	keys := make([]core.Typed, n)
+	for i := range keys {
+		keys[i] = core.Text(fmt.Sprintf("key-%05d", i))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Set(core.Call{}, &core.SetArgs{Key: keys[i%n], Value: core.Blob(val), Mode: core.ModeRaw, Now: float64(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
