@@ -50,6 +50,50 @@ func (c *Cache) lookup(key Typed, h uint64) (uint32, uint64, error) {
 	return nilID, 0, nil
 }
 
+// probe calls fn with the entry and record of key, if it is present (live
+// flag set; expiry is the caller's business), reading each candidate's
+// record once.
+func (c *Cache) probe(key Typed, h uint64, fn func(e []byte, r record) error) error {
+	x := c.idx
+	off, capacity := x.buckets()
+	fileSize := int64(x.u64(offFileSize))
+	if capacity == 0 || capacity&(capacity-1) != 0 || off < headerSize || off+int64(capacity)*bucketSize > fileSize {
+		return errRetry
+	}
+	mask := capacity - 1
+	pos := h & mask
+	tag := uint32(h >> 32)
+	for n := uint64(0); n < capacity; n++ {
+		b := getU64(x.m, off+int64(pos)*bucketSize)
+		id := uint32(b)
+		if id == nilID {
+			return nil
+		}
+		if id != tombstone && uint32(b>>32) == tag {
+			e := x.entry(id)
+			if e == nil {
+				return errRetry
+			}
+			if getU64(e, eHash) == h && getU32(e, eFlags)&flagLive != 0 {
+				kk := Kind(getU32(e, eFlags) >> shiftKey & kindMask)
+				done := false
+				err := c.segs.withRecord(e, func(r record) error {
+					if !equalTyped(key, kk, r.key()) {
+						return nil
+					}
+					done = true
+					return fn(e, r)
+				})
+				if err != nil || done {
+					return err
+				}
+			}
+		}
+		pos = (pos + 1) & mask
+	}
+	return nil
+}
+
 // keyMatches compares key with the key stored in e's record.
 func (c *Cache) keyMatches(e []byte, key Typed) (bool, error) {
 	kk := Kind(getU32(e, eFlags) >> shiftKey & kindMask)

@@ -151,11 +151,13 @@ const (
 	eSum        = 120
 )
 
-// Entry flags: bit 0 live, bit 1 has expiry, bit 2 has tag; then the kinds.
+// Entry flags: bit 0 live, bit 1 has expiry, bit 2 has tag, bit 3 has a
+// value file; then the kinds.
 const (
 	flagLive   = 1 << 0
 	flagExpire = 1 << 1
 	flagTag    = 1 << 2
+	flagFile   = 1 << 3 // the value has a file (its name is in the record)
 	shiftKey   = 8  // key Kind
 	shiftVal   = 12 // value Kind
 	shiftMode  = 16 // value Mode

@@ -94,8 +94,23 @@ func (x *index) create() error {
 	return nil
 }
 
-// validate checks the header of an existing index.
+// validate checks the header of an existing index and its size.
 func (x *index) validate() error {
+	if err := x.validateHeader(); err != nil {
+		return err
+	}
+	n, err := x.fileBytes()
+	if err != nil {
+		return err
+	}
+	if fs := int64(getU64(x.m, offFileSize)); fs > n || fs < headerSize || fs > int64(len(x.m)) {
+		return fmt.Errorf("%w: index size %d, file %d", ErrCorrupted, fs, n)
+	}
+	return nil
+}
+
+// validateHeader checks magic, version and the state checksum.
+func (x *index) validateHeader() error {
 	m := x.m
 	if string(m[:8]) != idxMagic {
 		return fmt.Errorf("%w: index magic", ErrCorrupted)
@@ -108,13 +123,6 @@ func (x *index) validate() error {
 	}
 	if !x.stateOK() {
 		return fmt.Errorf("%w: index header checksum", ErrCorrupted)
-	}
-	n, err := x.fileBytes()
-	if err != nil {
-		return err
-	}
-	if fs := int64(getU64(m, offFileSize)); fs > n || fs < headerSize || fs > int64(len(m)) {
-		return fmt.Errorf("%w: index size %d, file %d", ErrCorrupted, fs, n)
 	}
 	return nil
 }

@@ -50,26 +50,24 @@ func (c *Cache) Get(key Typed, now float64, flags GetFlags, buf []byte) (Item, e
 	h := hashTyped(key)
 	var it Item
 	err := c.read(func() error {
-		id, _, err := c.lookup(key, h)
-		if err != nil {
+		found := false
+		err := c.probe(key, h, func(e []byte, r record) error {
+			found = true
+			var ent [entrySize]byte
+			copy(ent[:], e)
+			if !entryOK(ent[:]) {
+				return errRetry
+			}
+			if !live(ent[:], now) {
+				return ErrNotFound
+			}
+			var err error
+			it, err = fillFrom(ent[:], r, buf, false)
 			return err
-		}
-		if id == nilID {
+		})
+		if err == nil && !found {
 			return ErrNotFound
 		}
-		e := c.idx.entry(id)
-		if e == nil {
-			return errRetry
-		}
-		var ent [entrySize]byte
-		copy(ent[:], e)
-		if !entryOK(ent[:]) {
-			return errRetry
-		}
-		if !live(ent[:], now) {
-			return ErrNotFound
-		}
-		it, err = c.fill(ent[:], buf, false)
 		return err
 	})
 	c.count(flags, err)
@@ -93,6 +91,17 @@ func (c *Cache) count(flags GetFlags, err error) {
 
 // fill describes entry e in an Item, copying the variable parts into buf.
 func (c *Cache) fill(e, buf []byte, withKey bool) (Item, error) {
+	var it Item
+	err := c.segs.withRecord(e, func(r record) error {
+		var err error
+		it, err = fillFrom(e, r, buf, withKey)
+		return err
+	})
+	return it, err
+}
+
+// fillFrom describes entry e, whose record is r, in an Item.
+func fillFrom(e []byte, r record, buf []byte, withKey bool) (Item, error) {
 	fl := getU32(e, eFlags)
 	it := Item{
 		Value:       Typed{Kind: Kind(fl >> shiftVal & kindMask)},
@@ -107,7 +116,7 @@ func (c *Cache) fill(e, buf []byte, withKey bool) (Item, error) {
 		AccessCount: getU64(e, eAccessCnt),
 		Rowid:       getU64(e, eRowid),
 	}
-	err := c.segs.withRecord(e, func(r record) error {
+	err := func() error {
 		var val []byte
 		if it.Value.Kind == KindInt || it.Value.Kind == KindFloat {
 			var n [8]byte
@@ -136,7 +145,7 @@ func (c *Cache) fill(e, buf []byte, withKey bool) (Item, error) {
 			it.Key = Typed{Kind: r.keyKind(), Bytes: buf[p:q:q]}
 		}
 		return nil
-	})
+	}()
 	return it, err
 }
 

@@ -17,6 +17,7 @@ type tx struct {
 	isDirty map[int64]struct{}
 	state   bool     // state block changed in the current operation
 	removes []string // value files to delete once the transaction commits
+	recBuf  []byte   // reused to encode records
 }
 
 func newTx(x *index, j *journal, s *segments) *tx {

@@ -78,12 +78,16 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 		if onlyAdd && live(e, a.Now) {
 			return ErrExists
 		}
-		// Keep the key as first stored (1 stays 1 when 1.0 updates it).
-		old, err := t.segs.record(e)
-		if err != nil {
-			return err
+		// Keep the key as first stored (1 stays 1 when 1.0 updates it, and
+		// -0.0 stays -0.0); other keys are byte-identical when equal.
+		if oldKind := Kind(getU32(e, eFlags) >> shiftKey & kindMask); oldKind != key.Kind || oldKind == KindFloat {
+			if err := t.segs.withRecord(e, func(r record) error {
+				key = Typed{Kind: r.keyKind(), Bytes: append([]byte(nil), r.key()...)}
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
-		key = Typed{Kind: old.keyKind(), Bytes: old.key()}
 	}
 	val := a.Value
 	var num uint64
@@ -95,7 +99,11 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	if a.HasTag {
 		tag = a.Tag
 	}
-	rec := encodeRecord(make([]byte, recordLen(len(key.Bytes), len(tag.Bytes), len(a.File), len(val.Bytes))), key, tag, a.File, val, a.Mode)
+	n := int(recordLen(len(key.Bytes), len(tag.Bytes), len(a.File), len(val.Bytes)))
+	if cap(t.recBuf) < n {
+		t.recBuf = make([]byte, n)
+	}
+	rec := encodeRecord(t.recBuf[:n], key, tag, a.File, val, a.Mode)
 	seg, slot, off, err := t.appendRecord(rec)
 	if err != nil {
 		return err
@@ -116,6 +124,9 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	flags = flags&^(kindMask<<shiftKey) | uint32(key.Kind)<<shiftKey
 	if a.HasTag {
 		flags |= flagTag | uint32(a.Tag.Kind)<<shiftTag
+	}
+	if a.File != "" {
+		flags |= flagFile
 	}
 	if a.HasExpire {
 		flags |= flagExpire
@@ -203,13 +214,12 @@ func (c *Cache) releaseValue(t *tx, id uint32, keepFile bool) error {
 	if n == 0 {
 		return nil
 	}
-	if !keepFile {
-		r, err := t.segs.record(e)
-		if err != nil {
+	if !keepFile && getU32(e, eFlags)&flagFile != 0 {
+		if err := t.segs.withRecord(e, func(r record) error {
+			t.removes = append(t.removes, string(r.file()))
+			return nil
+		}); err != nil {
 			return err
-		}
-		if f := r.file(); len(f) > 0 {
-			t.removes = append(t.removes, string(f))
 		}
 	}
 	if err := t.segLive(getU32(e, eSegSlot), -n); err != nil {

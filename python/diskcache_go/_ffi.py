@@ -117,6 +117,7 @@ def _declare(lib):
         'dcg_close': ([u64], cint),
         'dcg_limits': ([u64, i64, i64, cint], cint),
         'dcg_get': ([u64, cint, cp, i64, dbl, cint, vp, i64], cint),
+        'dcg_getp': ([cp, i64, vp], cint),
         'dcg_contains': ([u64, cint, cp, i64, dbl], cint),
         'dcg_info': ([u64, c.POINTER(i64)], cint),
         'dcg_reset_stats': ([u64], cint),

@@ -115,6 +115,9 @@ _POLICY_IDS = {
     'least-frequently-used': 3,
 }
 
+# dcg_getp's request: handle, now, output capacity, key kind, flags.
+_GETREQ = struct.Struct('<QdqBB6x')
+
 _INT64_MIN = -9223372036854775808
 _INT64_MAX = 9223372036854775807
 # Every file the engine and this module keep in a cache directory starts
@@ -486,6 +489,7 @@ class Cache:
 
         kwargs = {key[5:]: value for key, value in sets.items() if key.startswith('disk_')}
         self._disk = disk(directory, **kwargs)
+        self._fast_get = False
 
         for key, value in sets.items():
             self.reset(key, value, update=False)
@@ -844,6 +848,34 @@ class Cache:
         :param bool expire_time: also return the expire time
         :param bool tag: also return the tag
         """
+        if self._fast_get and not (read or expire_time or tag):
+            # The common case in one engine call and no Disk method calls;
+            # anything unusual falls through to the general path below.
+            type_key = type(key)
+            if type_key is str:
+                kind, kbytes = _ffi.K_TEXT, key.encode('utf-8')
+            elif type_key is bytes:
+                kind, kbytes = _ffi.K_BLOB, key
+            elif type_key is int and _INT64_MIN <= key <= _INT64_MAX:
+                kind, kbytes = _ffi.K_INT, _pack_q(key)
+            else:
+                kind = None
+            if kind is not None and self._gen == _ffi.GEN[0] and self._handle is not None:
+                bufs = _ffi.buffers()
+                req = _GETREQ.pack(self._handle, time.time(), bufs.size, kind,
+                                   1 if self.statistics else 0) + kbytes
+                status = _ffi.LIB.lib.dcg_getp(req, len(req), bufs.addr)
+                if status == _ffi.NOTFOUND:
+                    return default
+                if status == _ffi.OK:
+                    kinds, vlen, _, flen, _, _, _, _ = _ffi.OUT.unpack_from(bufs.data)
+                    if flen == 0 and (kinds >> 8) & 0xFF == MODE_RAW:
+                        vkind = kinds & 0xFF
+                        if vkind == _ffi.K_BLOB:
+                            return bytes(bufs.view[64:64 + vlen])
+                        if vkind == _ffi.K_TEXT:
+                            return str(bufs.view[64:64 + vlen], 'utf-8')
+                        return _decode(vkind, bytes(bufs.view[64:64 + vlen]))
         key_enc = self._key(key)
         if expire_time and tag:
             default = (default, None, None)
@@ -1153,6 +1185,9 @@ class Cache:
                 'eviction policy %r is not available in this diskcache_go build yet' % (name,)
             )
         self._policy_name = name
+        # get() may skip the Disk methods only for the stock Disk, and must
+        # be a write when the policy records reads.
+        self._fast_get = type(self._disk) is Disk and EVICTION_POLICY[name]['get'] is None
         size_limit = int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']))
         cull_limit = int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
         status = _ffi.lib().dcg_limits(self._h(), size_limit, cull_limit, _POLICY_IDS[name])
