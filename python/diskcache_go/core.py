@@ -1182,7 +1182,8 @@ class Cache:
         name = getattr(self, 'eviction_policy', DEFAULT_SETTINGS['eviction_policy'])
         if name not in _POLICY_IDS:
             raise NotImplementedError(
-                'eviction policy %r is not available in this diskcache_go build yet' % (name,)
+                'eviction policy %r: diskcache_go supports only the built-in policies %s '
+                '(custom SQL policies need SQLite)' % (name, ', '.join(sorted(_POLICY_IDS)))
             )
         self._policy_name = name
         # get() may skip the Disk methods only for the stock Disk, and must

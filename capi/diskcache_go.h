@@ -1,0 +1,176 @@
+/*
+ * diskcache_go.h - the C ABI of the diskcache-go engine.
+ *
+ * Build the library with:
+ *     go build -buildmode=c-shared -o libdiskcache_go.so ./capi
+ *
+ * Conventions
+ *   - Every fallible function returns an int status (DCG_OK = 0, or one of
+ *     the DCG_* codes below). Results go through out-parameters.
+ *   - Caches are integer handles. A closed or unknown handle gives
+ *     DCG_CLOSED; it never crashes. Functions are safe to call from many
+ *     threads at once.
+ *   - Keys, values, tags and file names cross as (pointer, length), never
+ *     NUL-terminated. The library never keeps a caller's pointer past the
+ *     call and never hands out memory: callers provide every buffer, so
+ *     there is no free function.
+ *   - Result buffers ("out") start with a 64-byte header of eight
+ *     little-endian int64 fields, followed by data:
+ *         [0] kinds: value kind | mode << 8 | tag kind << 16
+ *                    | has tag << 24 | has expiry << 25
+ *         [1] value length   [2] tag length   [3] file name length
+ *         [4] expire time (double bits)
+ *         [5] aux: file size; count for bulk operations (also on
+ *             DCG_TIMEOUT); bytes needed on DCG_SHORTBUF
+ *         [6] aux2: store time (double bits)
+ *         [7] error message length; the message (UTF-8) starts at byte 64
+ *     The data after the header is the value, then the tag, then the file
+ *     name, each of the length given.
+ *   - Kinds: 0 NULL, 1 INT (8 bytes little endian), 2 FLOAT (8 bytes
+ *     IEEE 754), 3 TEXT (UTF-8), 4 BLOB (raw bytes key or value),
+ *     5 PICKLE (a pickled key). INT and FLOAT keys compare numerically, so
+ *     1 and 1.0 are one key.
+ *   - Modes are python-diskcache's: 1 RAW, 2 BINARY, 3 TEXT, 4 PICKLE.
+ *   - Times are seconds since the epoch as doubles, supplied by the caller
+ *     (so a patched clock works); timeouts are seconds, negative = wait
+ *     forever.
+ *   - After fork(), a child must not call the library its parent loaded
+ *     (the Go runtime's threads are gone): load a fresh copy of the file.
+ *     dcg_fds lists the descriptors the parent's caches hold, so the child
+ *     can close them.
+ */
+#ifndef DISKCACHE_GO_H
+#define DISKCACHE_GO_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DCG_ABI_VERSION 1
+
+enum {
+    DCG_OK = 0,
+    DCG_NOTFOUND = 1,    /* key absent or expired */
+    DCG_EXISTS = 2,      /* add: a live value is present */
+    DCG_TIMEOUT = 3,     /* the writer lock was not free within the timeout */
+    DCG_CLOSED = 4,      /* closed or unknown handle */
+    DCG_CORRUPT = 5,     /* a file failed validation */
+    DCG_INVALID = 6,     /* malformed argument */
+    DCG_FULL = 7,        /* ENOSPC/EDQUOT, or an engine limit */
+    DCG_PERMISSION = 8,  /* EACCES/EPERM/EROFS */
+    DCG_NOTNUMERIC = 9,  /* incr: value is not an inline number */
+    DCG_OVERFLOW = 10,   /* incr: result beyond int64 */
+    DCG_SHORTBUF = 11,   /* out too small; header field 5 says how big */
+    DCG_NOTOWNER = 12,   /* transaction call from a non-owner */
+    DCG_IO = 13,         /* other I/O error (message in out) */
+    DCG_PANIC = 14       /* internal error (message in out) */
+};
+
+/* Write operations for dcg_write. */
+enum {
+    DCG_OP_SET = 1, DCG_OP_ADD = 2, DCG_OP_DELETE = 3, DCG_OP_POP = 4,
+    DCG_OP_TOUCH = 5, DCG_OP_INCR = 6, DCG_OP_EXPIRE = 7, DCG_OP_EVICT = 8,
+    DCG_OP_CLEAR = 9, DCG_OP_CULL = 10, DCG_OP_BEGIN = 11, DCG_OP_END = 12,
+    DCG_OP_GET = 13 /* get that records the read (LRU/LFU policies) */
+};
+
+/* Request flags for dcg_write. */
+enum {
+    DCG_RQ_EXPIRE = 1, DCG_RQ_TAG = 2, DCG_RQ_DEFAULT = 4, DCG_RQ_COMMIT = 8,
+    DCG_RQ_STATS = 16
+};
+
+/* Eviction policies for dcg_open and dcg_limits. */
+enum {
+    DCG_LEAST_RECENTLY_STORED = 0, DCG_NONE = 1,
+    DCG_LEAST_RECENTLY_USED = 2, DCG_LEAST_FREQUENTLY_USED = 3
+};
+
+/* Returns DCG_ABI_VERSION of the library; refuse a mismatch. */
+int dcg_version(void);
+
+/*
+ * Opens (creating if needed) the cache in directory dir[0:dirlen].
+ * [in]  size_limit, cull_limit (0 disables automatic culling), policy,
+ *       timeout (seconds, for the repair an open may need)
+ * [out] *handle
+ * [out] out: error message on failure
+ */
+int dcg_open(const unsigned char *dir, int64_t dirlen, int64_t size_limit,
+             int64_t cull_limit, int policy, double timeout, uint64_t *handle,
+             unsigned char *out, int64_t outcap);
+
+/* Closes a handle; later calls with it give DCG_CLOSED. */
+int dcg_close(uint64_t handle);
+
+/* Changes the limits this handle applies (python-diskcache's reset()). */
+int dcg_limits(uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy);
+
+/*
+ * Reads key (kind, key[0:klen]) if it is unexpired at now. Takes no lock.
+ * flags: 1 = count the lookup as a hit or miss.
+ * [out] out: header and data as described above; DCG_NOTFOUND on a miss.
+ */
+int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
+            double now, int flags, unsigned char *out, int64_t outcap);
+
+/*
+ * dcg_get with the scalars packed in req: handle u64 | now double |
+ * outcap i64 | kind u8 | flags u8 | 6 zero bytes | key bytes.
+ */
+int dcg_getp(const unsigned char *req, int64_t reqlen, unsigned char *out);
+
+/* DCG_OK if key is present and unexpired at now, else DCG_NOTFOUND. */
+int dcg_contains(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
+                 double now);
+
+/*
+ * [out] info[6]: count (expired included), volume, hits, misses,
+ *       largest rowid, bytes of value files.
+ */
+int dcg_info(uint64_t handle, int64_t *info);
+
+/* Zeroes the hit and miss counters. */
+int dcg_reset_stats(uint64_t handle);
+
+/*
+ * Lists up to max keys in insertion order after the cursor (cur_id,
+ * cur_rowid) (0, 0 = from the start), skipping rowids >= bound; reverse
+ * walks backwards. out: header field 5 = number of keys, field 6 = cursor
+ * id, field 4 = cursor rowid; then per key: length u32 | kind u8 | 3 pad |
+ * bytes. Fewer than max keys means the walk is complete.
+ */
+int dcg_keys(uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound,
+             int reverse, int max, unsigned char *out, int64_t outcap);
+
+/*
+ * Runs a write operation. req is a 64-byte little-endian header:
+ *     owner u64 | timeout double | now double | expire double | size i64 |
+ *     flags u32 | key kind u8 | value kind u8 | mode u8 | tag kind u8 |
+ *     key len u32 | value len u32 | tag len u32 | file name len u32
+ * followed by the key, value, tag and file name bytes. owner identifies
+ * the calling thread: writes with the owner of an open transaction
+ * (DCG_OP_BEGIN) run inside it. For DCG_OP_INCR the value slot holds the
+ * delta and the tag slot the default (with DCG_RQ_DEFAULT).
+ */
+int dcg_write(uint64_t handle, int op, const unsigned char *req, int64_t reqlen,
+              unsigned char *out, int64_t outcap);
+
+/*
+ * Verifies the cache (fix != 0 also repairs). out: u32 warning count, each
+ * kind u8 | length u32 | message; then u32 file count, each length u32 |
+ * name (value files the index refers to).
+ */
+int dcg_check(uint64_t handle, uint64_t owner, double timeout, int fix,
+              unsigned char *out, int64_t outcap);
+
+/* Writes up to cap descriptors held by open caches; returns how many. */
+int64_t dcg_fds(int32_t *fds, int64_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DISKCACHE_GO_H */
