@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Developer entry point for diskcache-go.
+#
+#   ./build.sh build          build the Go shared library into python/diskcache_go/
+#   ./build.sh test [ARGS]    install test deps, build, gofmt, go vet, go test -race,
+#                             then pytest python/tests (ARGS go to pytest, e.g. -k foo)
+#   ./build.sh bench [ARGS]   build, then python benchmarks/bench_basic.py ARGS
+#
+# $PYTHON picks the interpreter (default: python3); run inside a virtualenv to
+# keep the test dependencies out of your system Python.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$(pwd)
+PYTHON=${PYTHON:-python3}
+
+TEST_DEPS=(pytest hypothesis "diskcache==5.6.3" psutil)
+
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+die() {
+    printf 'build.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+cmd_build() {
+    step "build: go build -buildmode=c-shared ./capi -> python/diskcache_go/"
+    command -v go >/dev/null 2>&1 ||
+        die "diskcache-go needs the Go toolchain (https://go.dev/dl/) to build from source: \`go\` was not found on PATH"
+    # Same build as `pip install .` (setup.py calls the same helper).
+    "$PYTHON" "$ROOT/python/diskcache_go/_build.py" --outdir "$ROOT/python/diskcache_go"
+}
+
+cmd_test() {
+    step "test deps: $PYTHON -m pip install ${TEST_DEPS[*]}"
+    PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        "$PYTHON" -m pip install -q "${TEST_DEPS[@]}"
+
+    cmd_build
+
+    step "gofmt -l"
+    # Every package directory of the module (skips testdata/ and non-Go dirs).
+    local listed dir unformatted
+    local pkgdirs=()
+    listed=$(go list -f '{{.Dir}}' ./...)
+    while IFS= read -r dir; do
+        [[ -n "$dir" ]] && pkgdirs+=("$dir")
+    done <<<"$listed"
+    [[ ${#pkgdirs[@]} -gt 0 ]] || die "go list found no Go packages"
+    unformatted=$(gofmt -l "${pkgdirs[@]}")
+    if [[ -n "$unformatted" ]]; then
+        printf '%s\n' "$unformatted" >&2
+        die "gofmt: the files above need formatting (run: gofmt -w <file>)"
+    fi
+
+    step "go vet ./..."
+    go vet ./...
+
+    step "go test -race -count=1 -timeout 20m ./..."
+    go test -race -count=1 -timeout 20m ./...
+
+    # The scale test (a million entries) is built only without -race.
+    step "go test -count=1 -run Scale -v ./tests (without -race)"
+    go test -count=1 -timeout 20m -run Scale -v ./tests
+
+    step "pytest -q python/tests $*"
+    local rc=0
+    PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m pytest -q python/tests "$@" || rc=$?
+    if [[ $rc -eq 5 ]]; then
+        die "pytest collected no tests (exit 5): treating that as a failure"
+    elif [[ $rc -ne 0 ]]; then
+        die "pytest failed (exit $rc)"
+    fi
+
+    step "all tests passed"
+}
+
+cmd_bench() {
+    cmd_build
+    step "bench: python benchmarks/bench_basic.py $*"
+    [[ -f benchmarks/bench_basic.py ]] || die "benchmarks/bench_basic.py does not exist yet"
+    PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" benchmarks/bench_basic.py "$@"
+}
+
+usage() {
+    sed -n '2,10s/^# \{0,1\}//p' "$0"
+}
+
+main() {
+    local cmd=${1:-}
+    [[ $# -gt 0 ]] && shift
+    case "$cmd" in
+        build) cmd_build "$@" ;;
+        test) cmd_test "$@" ;;
+        bench) cmd_bench "$@" ;;
+        -h | --help | help) usage ;;
+        *)
+            usage >&2
+            exit 2
+            ;;
+    esac
+}
+
+main "$@"
