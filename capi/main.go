@@ -51,7 +51,7 @@ const (
 	outFLen   = 24 // file name length
 	outExpire = 32 // expire time (float64 bits)
 	outAux    = 40 // file size; bulk count; needed buffer size
-	outAux2   = 48 // store time bits; cursor id for keys
+	outAux2   = 48 // key length (peeks, pulls); cursor id for keys
 	outMsgLen = 56 // error message length (message at outData)
 	outData   = 64
 )
@@ -207,7 +207,7 @@ func dcg_limits(h C.uint64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C
 // writeItem lays an Item's header into out (its data is already at
 // out[outData:], as core copied it there).
 func writeItem(out []byte, it core.Item) {
-	kinds := int64(it.Value.Kind) | int64(it.Mode)<<8 | int64(it.Tag.Kind)<<16
+	kinds := int64(it.Value.Kind) | int64(it.Mode)<<8 | int64(it.Tag.Kind)<<16 | int64(it.Key.Kind)<<28
 	if it.HasTag {
 		kinds |= 1 << 24
 	}
@@ -220,7 +220,7 @@ func writeItem(out []byte, it core.Item) {
 	put64(out, outFLen, int64(len(it.File)))
 	put64(out, outExpire, int64(math.Float64bits(it.ExpireTime)))
 	put64(out, outAux, it.Size)
-	put64(out, outAux2, int64(math.Float64bits(it.StoreTime)))
+	put64(out, outAux2, int64(len(it.Key.Bytes)))
 }
 
 //export dcg_get
@@ -331,16 +331,7 @@ func dcg_keys(h C.uint64_t, curID C.uint32_t, curRowid C.uint64_t, bound C.uint6
 		}
 		return fail(out, err)
 	}
-	p := outData
-	n := 0
-	for _, it := range items {
-		*(*uint32)(unsafe.Pointer(&out[p])) = uint32(len(it.Key.Bytes))
-		out[p+4] = byte(it.Key.Kind)
-		p += 8
-		p += copy(out[p:], it.Key.Bytes)
-		n++
-	}
-	put64(out, outAux, int64(n))
+	put64(out, outAux, int64(writeKeys(out, items)))
 	put64(out, outAux2, int64(next.ID))
 	put64(out, outExpire, int64(next.Rowid))
 	return stOK
@@ -388,4 +379,47 @@ func dcg_getp(reqp *C.uchar, reqlen C.int64_t, outp *C.uchar) (st C.int) {
 	}
 	return dcg_get(C.uint64_t(le64(req, 0)), C.int(req[24]), kp, C.int64_t(len(key)),
 		C.double(f64(req, 8)), C.int(req[25]), outp, C.int64_t(le64(req, 16)))
+}
+
+// dcg_keys_sorted lists up to max keys in python-diskcache's iterkeys order
+// after the key (kind, key[0:klen]) (from the start when has_after is 0),
+// or before it when reverse. out: header field 5 = number of keys; then per
+// key: length u32 | kind u8 | 3 pad | bytes.
+//
+//export dcg_keys_sorted
+func dcg_keys_sorted(h C.uint64_t, hasAfter C.int, kind C.int, key *C.uchar, klen C.int64_t, reverse C.int, max C.int,
+	outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	room := len(out) - outData - 8*int(max)
+	if room < 0 || max <= 0 {
+		return stInvalid
+	}
+	scratch := make([]byte, room)
+	items, err := c.KeysSorted(core.Typed{Kind: core.Kind(kind), Bytes: bytesOf(key, klen)}, hasAfter != 0, reverse != 0, int(max), scratch)
+	if err != nil {
+		if errors.Is(err, core.ErrShortBuffer) {
+			put64(out, outAux, int64(2*len(out)))
+		}
+		return fail(out, err)
+	}
+	put64(out, outAux, int64(writeKeys(out, items)))
+	return stOK
+}
+
+// writeKeys lays keys out after the header: length u32 | kind u8 | 3 pad |
+// bytes each. It returns how many it wrote.
+func writeKeys(out []byte, items []core.Item) int {
+	p := outData
+	for _, it := range items {
+		*(*uint32)(unsafe.Pointer(&out[p])) = uint32(len(it.Key.Bytes))
+		out[p+4] = byte(it.Key.Kind)
+		p += 8
+		p += copy(out[p:], it.Key.Bytes)
+	}
+	return len(items)
 }

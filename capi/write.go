@@ -14,19 +14,23 @@ import (
 
 // Write operations, the op argument of dcg_write.
 const (
-	opSet    = 1
-	opAdd    = 2
-	opDelete = 3
-	opPop    = 4
-	opTouch  = 5
-	opIncr   = 6
-	opExpire = 7
-	opEvict  = 8
-	opClear  = 9
-	opCull   = 10
-	opBegin  = 11
-	opEnd    = 12
-	opGet    = 13 // get that updates access bookkeeping (LRU, LFU)
+	opSet      = 1
+	opAdd      = 2
+	opDelete   = 3
+	opPop      = 4
+	opTouch    = 5
+	opIncr     = 6
+	opExpire   = 7
+	opEvict    = 8
+	opClear    = 9
+	opCull     = 10
+	opBegin    = 11
+	opEnd      = 12
+	opGet      = 13 // get that updates access bookkeeping (LRU, LFU)
+	opPush     = 14
+	opPull     = 15
+	opPeek     = 16
+	opPeekItem = 17
 )
 
 // Request flags.
@@ -36,6 +40,9 @@ const (
 	rqDefault = 1 << 2
 	rqCommit  = 1 << 3
 	rqStats   = 1 << 4
+	rqFront   = 1 << 5 // push/pull/peek at the front
+	rqLast    = 1 << 6 // peekitem: the last item
+	rqPrefix  = 1 << 7 // push/pull/peek: the key slot holds the prefix
 )
 
 // request is the fixed 64-byte request header of dcg_write, followed by the
@@ -149,6 +156,37 @@ func dcg_write(h C.uint64_t, op C.int, reqp *C.uchar, reqlen C.int64_t, outp *C.
 			fl = core.CountStats
 		}
 		it, err = c.GetUpdate(r.call, r.key, r.now, fl, out[outData:])
+		if err == nil {
+			writeItem(out, it)
+		} else if errors.Is(err, core.ErrShortBuffer) {
+			put64(out, outAux, int64(it.Need+outData))
+		}
+	case opPush:
+		side := core.Back
+		if r.flags&rqFront != 0 {
+			side = core.Front
+		}
+		a := core.SetArgs{Value: r.val, Mode: r.mode, File: r.file, Size: r.size,
+			Tag: r.tag, HasTag: r.hasTag, Expire: r.expire, HasExpire: r.hasExpire, Now: r.now}
+		var k core.Typed
+		k, err = c.Push(r.call, string(r.key.Bytes), r.flags&rqPrefix != 0, side, &a)
+		if err == nil {
+			put64(out, outKinds, int64(k.Kind)<<28)
+			put64(out, outAux2, int64(len(k.Bytes)))
+			copy(out[outData:], k.Bytes)
+		}
+	case opPull, opPeek, opPeekItem:
+		var it core.Item
+		switch op {
+		case opPeekItem:
+			it, err = c.PeekItem(r.call, r.flags&rqLast != 0, r.now, out[outData:])
+		default:
+			side := core.Back
+			if r.flags&rqFront != 0 {
+				side = core.Front
+			}
+			it, err = c.Pull(r.call, string(r.key.Bytes), r.flags&rqPrefix != 0, side, r.now, op == opPull, out[outData:])
+		}
 		if err == nil {
 			writeItem(out, it)
 		} else if errors.Is(err, core.ErrShortBuffer) {

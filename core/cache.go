@@ -243,7 +243,7 @@ func (c *Cache) update(call Call, fn func(t *tx) error) error {
 	mark := c.jrn.used
 	err = fn(t)
 	t.endOp()
-	if err != nil && c.jrn.used != mark {
+	if err != nil && !outcome(err) && c.jrn.used != mark {
 		// The operation changed the index before failing: undo it all.
 		c.abortTx()
 	}
@@ -256,6 +256,12 @@ func (c *Cache) update(call Call, fn func(t *tx) error) error {
 		c.lock.release()
 	}
 	return err
+}
+
+// outcome reports whether err is an answer (not found, exists) rather than
+// a failure: operations return those only between complete changes.
+func outcome(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists)
 }
 
 // startTx begins a transaction for a writer that just took the lock.

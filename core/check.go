@@ -100,6 +100,9 @@ func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {
 		prev = id
 		id = getU32(e, eInsNext)
 	}
+	if n, ok := c.treeCount(limit); !ok || n != count {
+		warn(WarnIntegrity, "key order holds %d entries, insertion order %d", n, count)
+	}
 	for _, id := range doomed {
 		e := x.entry(id)
 		count--
@@ -154,4 +157,25 @@ func (c *Cache) checkFile(t *tx, id uint32, e []byte, name string, fix bool, war
 		}
 	}
 	return false
+}
+
+// treeCount counts the key-order treap's nodes; ok is false if the walk
+// found a cycle or an entry out of range.
+func (c *Cache) treeCount(limit uint64) (uint64, bool) {
+	var n uint64
+	stack := []uint32{c.idx.u32(offTreeRoot)}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if id == nilID {
+			continue
+		}
+		e := c.idx.entry(id)
+		if e == nil || n > limit {
+			return n, false
+		}
+		n++
+		stack = append(stack, getU32(e, eOrdLeft), getU32(e, eOrdRight))
+	}
+	return n, true
 }

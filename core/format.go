@@ -41,6 +41,7 @@ import (
 //	  304 wasted u64                   bytes of abandoned regions
 //	  312 lfuLen u64                   frequency heap length
 //	  320 lruHead u32, lruTail u32     access order (LRU)
+//	  328 treeRoot u32                 root of the key-order treap
 //	  512 entry chunk offsets [32]u64
 //	  768 expiry heap chunk offsets [32]u64
 //	  1024 frequency heap chunk offsets [32]u64
@@ -81,6 +82,7 @@ const (
 	offLfuLen     = 312
 	offLruHead    = 320
 	offLruTail    = 324
+	offTreeRoot   = 328
 	offEntryChunk = 512
 	offHeapChunk  = 768
 	offLfuChunk   = 1024
@@ -92,7 +94,7 @@ const (
 	maxSegSlots  = (headerSize - offSegTable) / segSlotSize
 	maxChunks    = 32
 	chunkBase    = 1024
-	entrySize    = 128
+	entrySize    = 160
 	bucketSize   = 8
 	initBuckets  = 1024
 	maxLoadNum   = 6 // grow the bucket table beyond 6/10 occupancy
@@ -102,7 +104,7 @@ const (
 	tombstone    = 0xFFFFFFFF
 )
 
-// An entry is one key's slot in the index, 128 bytes, addressed by a stable
+// An entry is one key's slot in the index, 160 bytes, addressed by a stable
 // 32-bit id. Entries never move, so the order lists and the expiry heap link
 // them by id.
 //
@@ -125,7 +127,11 @@ const (
 //	100 reserved u32
 //	104 num u64           inline int64 or float64 bits of numeric values
 //	112 lruPrev u32, lruNext u32   access order (least-recently-used)
-//	120 sum u64           xxhash64 of bytes 0..120
+//	120 ordLeft u32, ordRight u32  key-order treap children
+//	128 ordParent u32, reserved u32
+//	136 sortKey u64       order-preserving prefix of the key (see sortKey)
+//	144 reserved u64
+//	152 sum u64           xxhash64 of bytes 0..152
 const (
 	eHash       = 0
 	eRowid      = 8
@@ -148,7 +154,11 @@ const (
 	eNum        = 104
 	eLruPrev    = 112
 	eLruNext    = 116
-	eSum        = 120
+	eOrdLeft    = 120
+	eOrdRight   = 124
+	eOrdParent  = 128
+	eSortKey    = 136
+	eSum        = 152
 )
 
 // Entry flags: bit 0 live, bit 1 has expiry, bit 2 has tag, bit 3 has a
@@ -158,10 +168,10 @@ const (
 	flagExpire = 1 << 1
 	flagTag    = 1 << 2
 	flagFile   = 1 << 3 // the value has a file (its name is in the record)
-	shiftKey   = 8  // key Kind
-	shiftVal   = 12 // value Kind
-	shiftMode  = 16 // value Mode
-	shiftTag   = 20 // tag Kind
+	shiftKey   = 8      // key Kind
+	shiftVal   = 12     // value Kind
+	shiftMode  = 16     // value Mode
+	shiftTag   = 20     // tag Kind
 	kindMask   = 0xF
 )
 

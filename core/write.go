@@ -109,7 +109,7 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 		return err
 	}
 	if id == nilID {
-		if id, err = c.insertEntry(t, h); err != nil {
+		if id, err = c.insertEntry(t, h, key); err != nil {
 			return err
 		}
 	} else if err := c.releaseValue(t, id, false); err != nil {
@@ -176,7 +176,7 @@ func (t *tx) reorder(id uint32) error {
 
 // insertEntry allocates an entry for a new key at the end of insertion
 // order, with SQLite's rowid rule: one past the largest.
-func (c *Cache) insertEntry(t *tx, h uint64) (uint32, error) {
+func (c *Cache) insertEntry(t *tx, h uint64, key Typed) (uint32, error) {
 	if err := t.ensureBuckets(); err != nil {
 		return 0, err
 	}
@@ -194,10 +194,14 @@ func (c *Cache) insertEntry(t *tx, h uint64) (uint32, error) {
 	}
 	putU64(e, eHash, h)
 	putU64(e, eRowid, rowid)
+	putU64(e, eSortKey, sortKey(key))
 	if err := t.link(insList, id, t.x.u32(offInsTail)); err != nil {
 		return 0, err
 	}
 	if err := t.bucketInsert(h, id); err != nil {
+		return 0, err
+	}
+	if err := c.treeInsert(t, id, key); err != nil {
 		return 0, err
 	}
 	return id, t.addU64(offCount, 1)
@@ -259,6 +263,9 @@ func (c *Cache) removeEntry(t *tx, id uint32, keepFile bool) error {
 		}
 	}
 	if err := t.bucketDelete(pos); err != nil {
+		return err
+	}
+	if err := c.treeRemove(t, id); err != nil {
 		return err
 	}
 	if err := t.addU64(offCount, -1); err != nil {

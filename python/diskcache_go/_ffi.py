@@ -68,12 +68,19 @@ OP_CULL = 10
 OP_BEGIN = 11
 OP_END = 12
 OP_GET = 13
+OP_PUSH = 14
+OP_PULL = 15
+OP_PEEK = 16
+OP_PEEKITEM = 17
 
 RQ_EXPIRE = 1
 RQ_TAG = 2
 RQ_DEFAULT = 4
 RQ_COMMIT = 8
 RQ_STATS = 16
+RQ_FRONT = 32
+RQ_LAST = 64
+RQ_PREFIX = 128
 
 # Request header: owner, timeout, now, expire, size, flags, kinds, lengths.
 REQ = struct.Struct('<QdddqIBBBBIIII')
@@ -125,6 +132,7 @@ def _declare(lib):
         'dcg_fds': ([c.POINTER(c.c_int32), i64], i64),
         'dcg_write': ([u64, cint, cp, i64, vp, i64], cint),
         'dcg_check': ([u64, u64, dbl, cint, vp, i64], cint),
+        'dcg_keys_sorted': ([u64, cint, cint, cp, i64, cint, cint, vp, i64], cint),
     }
     for name, (args, res) in sigs.items():
         fn = getattr(lib, name)

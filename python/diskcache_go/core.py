@@ -390,6 +390,65 @@ def _decode_key(disk, kind, data):
     return disk.get(_decode(kind, data), True)
 
 
+def _parse_keys(data, count):
+    """The (kind, bytes) keys a listing call left after the header."""
+    keys = []
+    p = _ffi.OUT_DATA
+    for _ in range(count):
+        n = int.from_bytes(data[p:p + 4], 'little')
+        kind = data[p + 4]
+        p += 8
+        keys.append((kind, bytes(data[p:p + n])))
+        p += n
+    return keys
+
+
+def args_to_key(base, args, kwargs, typed, ignore):
+    """Build the cache key of a memoized call.
+
+    The key is ``base`` plus the positional arguments whose index is not in
+    ``ignore``, then ``None`` as a separator, then the keyword arguments not
+    in ``ignore`` as name, value pairs sorted by name; with ``typed``, the
+    types of those arguments follow.
+    """
+    kept = tuple(arg for index, arg in enumerate(args) if index not in ignore)
+    key = base + kept + (None,)
+    items = sorted((name, value) for name, value in kwargs.items() if name not in ignore) if kwargs else []
+    for item in items:
+        key += item
+    if typed:
+        key += tuple(type(arg) for arg in kept)
+        key += tuple(type(value) for _, value in items)
+    return key
+
+
+def _memoizer(cache, name, typed, expire, tag, ignore):
+    """The memoize decorator shared by Cache and FanoutCache."""
+    if callable(name):
+        raise TypeError('name cannot be callable')
+
+    def decorator(func):
+        base = (full_name(func),) if name is None else (name,)
+
+        @ft.wraps(func)
+        def wrapper(*args, **kwargs):
+            key = wrapper.__cache_key__(*args, **kwargs)
+            result = cache.get(key, default=ENOVAL, retry=True)
+            if result is ENOVAL:
+                result = func(*args, **kwargs)
+                if expire is None or expire > 0:
+                    cache.set(key, result, expire, tag=tag, retry=True)
+            return result
+
+        def __cache_key__(*args, **kwargs):
+            return args_to_key(base, args, kwargs, typed, ignore)
+
+        wrapper.__cache_key__ = __cache_key__
+        return wrapper
+
+    return decorator
+
+
 def _persistable(value):
     """A setting value as SQLite would store it (True -> 1)."""
     if type(value) is bool:
@@ -597,6 +656,12 @@ class Cache:
     def _key(self, key):
         db_key, raw = self._disk.put(key)
         return _encode_key(db_key, raw)
+
+    def _item_key(self, bufs):
+        """The key of an item a peek or pull left in the buffer: (kind, bytes)."""
+        kinds, vlen, tlen, flen, _, _, klen, _ = _ffi.KEYS.unpack_from(bufs.data)
+        p = _ffi.OUT_DATA + vlen + tlen + flen
+        return (kinds >> 28) & 0xF, bytes(bufs.view[p:p + klen])
 
     def _item(self, bufs):
         """Decode the item a get or pop left in the buffer.
@@ -963,6 +1028,181 @@ class Cache:
         """Remove expired items, then items in policy order while over size_limit."""
         return self._bulk(_ffi.OP_CULL, retry, now=time.time(), what='cull')
 
+    # -- queues and ends ---------------------------------------------------
+
+    def push(self, value, prefix=None, side='back', expire=None, read=False, tag=None,
+             retry=False):
+        """Add ``value`` at ``side`` of the queue named ``prefix``; returns its key.
+
+        Keys are integers counting from 500000000000000 (with no prefix) or
+        strings ``'<prefix>-%015d'``.
+
+        :raises KeyError: if ``side`` is not 'back' or 'front'
+        """
+        flags = {'back': 0, 'front': _ffi.RQ_FRONT}[side]
+        now = time.time()
+        expire_time = None if expire is None else now + expire
+        size, mode, filename, db_value = self._disk.store(value, read)
+        if prefix is not None:
+            flags |= _ffi.RQ_PREFIX
+            prefix_enc = (_ffi.K_TEXT, prefix.encode('utf-8'))
+        else:
+            prefix_enc = (0, b'')
+        try:
+            value_enc = _encode_value(db_value)
+            tag_enc = None if tag is None else _encode_value(tag)
+            fname = b'' if filename is None else filename.encode('utf-8', 'surrogateescape')
+            status, bufs = self._write(_ffi.OP_PUSH, retry, now, prefix_enc, value_enc, mode,
+                                       fname, size, tag_enc, expire_time, flags)
+        except BaseException:
+            if filename is not None:
+                self._disk.remove(filename)
+            raise
+        if status != _ffi.OK:
+            if filename is not None:
+                self._disk.remove(filename)
+            self._fail(status, bufs, 'push')
+        kinds, _, _, _, _, _, klen, _ = _ffi.KEYS.unpack_from(bufs.data)
+        return _decode((kinds >> 28) & 0xF, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + klen]))
+
+    def _take(self, op_code, flags, prefix, retry, what):
+        """Run pull, peek or peekitem; returns (status, bufs) of the item."""
+        if prefix is not None:
+            flags |= _ffi.RQ_PREFIX
+            prefix_enc = (_ffi.K_TEXT, prefix.encode('utf-8'))
+        else:
+            prefix_enc = (0, b'')
+        status, bufs = self._write(op_code, retry, time.time(), prefix_enc, flags=flags)
+        if status not in (_ffi.OK, _ffi.NOTFOUND):
+            self._fail(status, bufs, what)
+        return status, bufs
+
+    def _end_item(self, op_code, side_flags, prefix, default, expire_time, tag, retry, remove):
+        if expire_time and tag:
+            default = default, None, None
+        elif expire_time or tag:
+            default = default, None
+        while True:
+            status, bufs = self._take(op_code, side_flags, prefix, retry, 'pull')
+            if status == _ffi.NOTFOUND:
+                return default
+            kind, kbytes = self._item_key(bufs)
+            mode, name, db_value, db_expire, db_tag = self._item(bufs)
+            try:
+                value = self._disk.fetch(mode, name, db_value, False)
+            except IOError:
+                # The item's file went away first: try the next one.
+                continue
+            finally:
+                if remove and name is not None:
+                    self._disk.remove(name)
+            break
+        key = _decode(kind, kbytes)
+        if expire_time and tag:
+            return (key, value), db_expire, db_tag
+        elif expire_time:
+            return (key, value), db_expire
+        elif tag:
+            return (key, value), db_tag
+        return key, value
+
+    def pull(self, prefix=None, default=(None, None), side='front', expire_time=False,
+             tag=False, retry=False):
+        """Remove and return ``(key, value)`` from ``side`` of a queue.
+
+        Expired items met at that end are deleted and skipped; an empty
+        queue returns ``default``.
+        """
+        flags = {'front': _ffi.RQ_FRONT, 'back': 0}[side]
+        return self._end_item(_ffi.OP_PULL, flags, prefix, default, expire_time, tag, retry, True)
+
+    def peek(self, prefix=None, default=(None, None), side='front', expire_time=False,
+             tag=False, retry=False):
+        """Return ``(key, value)`` at ``side`` of a queue without removing it.
+
+        Expired items met at that end are deleted.
+        """
+        flags = {'front': _ffi.RQ_FRONT, 'back': 0}[side]
+        return self._end_item(_ffi.OP_PEEK, flags, prefix, default, expire_time, tag, retry, False)
+
+    def peekitem(self, last=True, expire_time=False, tag=False, retry=False):
+        """Return the last (or first) ``(key, value)`` in insertion order.
+
+        :raises KeyError: ``'dictionary is empty'``
+        """
+        while True:
+            status, bufs = self._take(_ffi.OP_PEEKITEM, _ffi.RQ_LAST if last else 0, None, retry,
+                                      'peekitem')
+            if status == _ffi.NOTFOUND:
+                raise KeyError('dictionary is empty')
+            kind, kbytes = self._item_key(bufs)
+            mode, name, db_value, db_expire, db_tag = self._item(bufs)
+            key = _decode_key(self._disk, kind, kbytes)
+            try:
+                value = self._disk.fetch(mode, name, db_value, False)
+            except IOError:
+                continue
+            break
+        if expire_time and tag:
+            return (key, value), db_expire, db_tag
+        elif expire_time:
+            return (key, value), db_expire
+        elif tag:
+            return (key, value), db_tag
+        return key, value
+
+    def iterkeys(self, reverse=False):
+        """Iterate keys in sort order: numbers, then strings, then bytes.
+
+        The order is SQLite's, as in python-diskcache: meaningful for str,
+        bytes, int and float keys. Expired keys are included.
+        """
+        disk = self._disk
+        batch = 100
+        size = _ffi.BUFSIZE
+        has_after, kind, kbytes = 0, 0, b''
+        while True:
+            bufs = _ffi.Buffers(size)
+            status = _ffi.lib().dcg_keys_sorted(self._h(), has_after, kind, kbytes, len(kbytes),
+                                                1 if reverse else 0, batch, bufs.addr, bufs.size)
+            if status == _ffi.SHORTBUF:
+                size *= 4
+                continue
+            if status == _ffi.CLOSED and self._handle is not None:
+                self._handle = None
+                continue
+            if status != _ffi.OK:
+                self._fail(status, bufs, 'iterkeys')
+            count = _ffi.KEYS.unpack_from(bufs.data)[5]
+            keys = _parse_keys(bufs.data, count)
+            for kind, kbytes in keys:
+                yield _decode_key(disk, kind, kbytes)
+            if count < batch:
+                return
+            has_after = 1
+
+    # -- memoize -----------------------------------------------------------
+
+    def memoize(self, name=None, typed=False, expire=None, tag=None, ignore=()):
+        """Decorator caching a function's results in this cache.
+
+        The key is ``(name,)`` (default: the function's module and qualified
+        name) plus the arguments, built by `args_to_key`. Results are stored
+        unless ``expire`` is 0 or less. ``wrapper.__cache_key__(*args,
+        **kwargs)`` returns the key a call uses.
+
+        :raises TypeError: if used without parentheses
+        """
+        return _memoizer(self, name, typed, expire, tag, ignore)
+
+    def create_tag_index(self):
+        """Record that tags are indexed (``tag_index`` becomes 1)."""
+        self.reset('tag_index', 1)
+
+    def drop_tag_index(self):
+        """Record that tags are not indexed (``tag_index`` becomes 0)."""
+        self.reset('tag_index', 0)
+
     # -- maintenance -------------------------------------------------------
 
     def check(self, fix=False, retry=False):
@@ -1061,15 +1301,7 @@ class Cache:
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterate')
             _, _, _, _, next_rowid, count, next_id, _ = _ffi.KEYS.unpack_from(bufs.data)
-            data = bufs.data
-            keys = []
-            p = _ffi.OUT_DATA
-            for _ in range(count):
-                n = int.from_bytes(data[p:p + 4], 'little')
-                kind = data[p + 4]
-                p += 8
-                keys.append((kind, bytes(data[p:p + n])))
-                p += n
+            keys = _parse_keys(bufs.data, count)
             for kind, kbytes in keys:
                 yield _decode_key(disk, kind, kbytes)
             if count < batch:
