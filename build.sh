@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$(pwd)
 PYTHON=${PYTHON:-python3}
 
-TEST_DEPS=(pytest hypothesis "diskcache==5.6.3" psutil)
+TEST_DEPS=(pytest hypothesis "diskcache==5.6.3" psutil "cffi>=1.15")
 
 step() {
     printf '\n==> %s\n' "$*"

@@ -71,11 +71,16 @@ class build_go(build_ext):
         target_dir = self._target_dir()
         try:
             _builder.build_library(target_dir, module_root=HERE)
+            self._extension = _builder.build_extension(target_dir)
         except _builder.BuildError as exc:
             raise ExecError(str(exc)) from None
 
     def get_outputs(self):
-        return [os.path.join(self._target_dir(), LIBRARY)]
+        outputs = [os.path.join(self._target_dir(), LIBRARY)]
+        extension = getattr(self, "_extension", None)
+        if extension:
+            outputs.append(extension)
+        return outputs
 
     def get_source_files(self):
         return []
@@ -88,8 +93,8 @@ class build_go(build_ext):
 
 cmdclass = {"build_ext": build_go}
 
-try:  # tag the wheel py3-none-<platform>: the library is loaded with ctypes,
-    # so one wheel serves every Python 3 version on a platform.
+try:  # tag the wheel cp39-abi3-<platform>: the extension uses only the
+    # stable ABI (cffi's py_limited_api), so one wheel serves CPython >= 3.9.
     try:
         from setuptools.command.bdist_wheel import bdist_wheel
     except ImportError:
@@ -102,7 +107,7 @@ try:  # tag the wheel py3-none-<platform>: the library is loaded with ctypes,
 
         def get_tag(self):
             _, _, plat = super().get_tag()
-            return "py3", "none", plat
+            return "cp39", "abi3", plat
 
     cmdclass["bdist_wheel"] = bdist_wheel_platform
 except ImportError:  # no wheel support: pip would not build a wheel anyway
@@ -133,9 +138,9 @@ setup(
     python_requires=">=3.9",
     package_dir={"": "python"},
     packages=PACKAGES,
-    package_data={"diskcache_go": [LIBRARY]},
+    package_data={"diskcache_go": [LIBRARY, "_dcg.*.so", "_dcg.*.pyd"]},
     include_package_data=False,
-    install_requires=[],
+    install_requires=["cffi>=1.15"],
     distclass=BinaryDistribution,
     cmdclass=cmdclass,
     zip_safe=False,

@@ -16,6 +16,7 @@ three callers, which must all build the library the same way:
 It only uses the standard library and works on Python >= 3.9.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -190,6 +191,22 @@ def build_library(outdir, module_root=None, go=None, verbose=True):
     return target
 
 
+def build_extension(outdir):
+    """Compile the cffi extension ``_dcg`` (the shim the package calls the
+    library through) into ``outdir``."""
+    spec = importlib.util.spec_from_file_location(
+        "_diskcache_go_ffi_build", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ffi_build.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        return module.build_extension(outdir)
+    except ImportError as exc:
+        raise BuildError("building the diskcache-go extension needs cffi (pip install cffi): %s" % exc) from None
+    except Exception as exc:  # cffi reports compiler failures with its own types
+        raise BuildError("compiling the diskcache-go extension failed: %s" % exc) from None
+
+
 def main(argv=None):
     import argparse
 
@@ -209,9 +226,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         build_library(args.outdir, module_root=args.module_root)
+        built = build_extension(args.outdir)
     except BuildError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
+    print("diskcache-go: built %s" % built, flush=True)
     return 0
 
 

@@ -560,7 +560,7 @@ class Cache:
     def _connect(self):
         """Open (or reopen, after close or fork) the engine handle."""
         lib = _ffi.lib()
-        handle = _ffi.ctypes.c_uint64()
+        handle = _ffi.ffi.new('uint64_t *')
         bufs = _ffi.buffers()
         path = self._directory.encode('utf-8', 'surrogateescape')
         policy = _POLICY_IDS.get(self._policy_name, 0)
@@ -571,15 +571,15 @@ class Cache:
             int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit'])),
             policy,
             self._timeout_seconds(False),
-            _ffi.ctypes.byref(handle),
-            bufs.addr,
+            handle,
+            bufs.ptr,
             bufs.size,
         )
         if status == _ffi.TIMEOUT:
             raise Timeout
         if status != _ffi.OK:
             _ffi.raise_for(status, bufs, 'open %s' % self._directory)
-        self._handle = handle.value
+        self._handle = handle[0]
         self._gen = _ffi.GEN[0]
         return self._handle
 
@@ -616,7 +616,7 @@ class Cache:
         bufs = _ffi.buffers()
         lib = _ffi.lib()
         while True:
-            status = lib.dcg_write(self._h(), op_code, req, len(req), bufs.addr, bufs.size)
+            status = lib.dcg_write(self._h(), op_code, req, len(req), bufs.ptr, bufs.size)
             if status == _ffi.CLOSED and self._handle is not None:
                 # Another thread closed the shared handle: reopen and retry.
                 self._handle = None
@@ -896,7 +896,7 @@ class Cache:
         bufs = _ffi.buffers()
         while True:
             status = _ffi.lib().dcg_get(self._h(), kkind, kbytes, len(kbytes), now, flags,
-                                        bufs.addr, bufs.size)
+                                        bufs.ptr, bufs.size)
             if status == _ffi.CLOSED and self._handle is not None:
                 self._handle = None
                 continue
@@ -929,7 +929,7 @@ class Cache:
                 bufs = _ffi.buffers()
                 req = _GETREQ.pack(self._handle, time.time(), bufs.size, kind,
                                    1 if self.statistics else 0) + kbytes
-                status = _ffi.LIB.lib.dcg_getp(req, len(req), bufs.addr)
+                status = _ffi.LIB.lib.dcg_getp(req, len(req), bufs.ptr)
                 if status == _ffi.NOTFOUND:
                     return default
                 if status == _ffi.OK:
@@ -1164,7 +1164,7 @@ class Cache:
         while True:
             bufs = _ffi.Buffers(size)
             status = _ffi.lib().dcg_keys_sorted(self._h(), has_after, kind, kbytes, len(kbytes),
-                                                1 if reverse else 0, batch, bufs.addr, bufs.size)
+                                                1 if reverse else 0, batch, bufs.ptr, bufs.size)
             if status == _ffi.SHORTBUF:
                 size *= 4
                 continue
@@ -1241,7 +1241,7 @@ class Cache:
             bufs = _ffi.Buffers(size)
             status = _ffi.lib().dcg_check(self._h(), threading.get_ident(),
                                           self._timeout_seconds(retry), 1 if fix else 0,
-                                          bufs.addr, bufs.size)
+                                          bufs.ptr, bufs.size)
             if status == _ffi.SHORTBUF:
                 size = _ffi.OUT.unpack_from(bufs.data)[5]
                 continue
@@ -1291,7 +1291,7 @@ class Cache:
         while True:
             bufs = _ffi.Buffers(size)
             status = _ffi.lib().dcg_keys(self._h(), cur_id, cur_rowid, bound, 0 if ascending else 1,
-                                         batch, bufs.addr, bufs.size)
+                                         batch, bufs.ptr, bufs.size)
             if status == _ffi.SHORTBUF:
                 size *= 4
                 continue
