@@ -39,6 +39,7 @@ type Cache struct {
 	policy    atomic.Uint32
 
 	closeMu  sync.Mutex
+	probed   atomic.Int64 // when a reader last checked for a dead writer
 	closed   atomic.Bool
 	inflight atomic.Int64
 	nextOwn  atomic.Uint64
@@ -55,7 +56,7 @@ type Call struct {
 
 // Open opens or creates the cache in dir. A directory left by a process
 // that died mid-write is repaired before Open returns.
-func Open(dir string, opts *Options) (c *Cache, err error) {
+func Open(dir string, opts *Options) (_ *Cache, err error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -65,7 +66,7 @@ func Open(dir string, opts *Options) (c *Cache, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create directory: %w", mapErrno(err))
 	}
-	c = &Cache{dir: dir, opts: o}
+	c := &Cache{dir: dir, opts: o}
 	c.SetLimits(o.SizeLimit, o.CullLimit, o.Policy)
 	c.nextOwn.Store(1 << 63)
 	defer func() {
@@ -95,14 +96,21 @@ func Open(dir string, opts *Options) (c *Cache, err error) {
 	return c, nil
 }
 
-// prepare creates a missing index and repairs after a dead writer, under
-// the writer lock; an intact directory needs neither and takes no lock.
+// prepare creates a missing index under the writer lock. An existing one
+// needs no lock: a journal left by a dead writer is rolled back by the next
+// writer (or a reader that finds the seqlock stuck), and a journal in use
+// by a live writer must not be touched.
 func (c *Cache) prepare() error {
 	ok, err := c.idx.initialised()
 	if err != nil {
 		return err
 	}
-	if ok && !c.jrn.pending() && c.jrn.size >= jrnGrowStep {
+	if ok && c.jrn.size >= jrnGrowStep {
+		if c.jrn.pending() {
+			// Roll back now if the writer is dead, so this process never
+			// reads its unfinished transaction.
+			c.repairIfAbandoned()
+		}
 		return nil
 	}
 	owner := c.owner(0)
@@ -361,6 +369,9 @@ func (c *Cache) read(fn func() error) error {
 	}
 	defer c.exit()
 	x := c.idx
+	if c.jrn.pending() {
+		c.probeDeadWriter()
+	}
 	var waited time.Duration
 	for spin := 0; ; spin++ {
 		s1 := x.seq()
@@ -385,6 +396,20 @@ func (c *Cache) read(fn func() error) error {
 			c.repairIfAbandoned()
 		}
 	}
+}
+
+// probeDeadWriter is called by readers that see an unfinished transaction
+// in the journal. Usually its writer is alive and busy; if it died between
+// two operations of a transaction, its changes would stay visible until the
+// next writer rolled them back, so at most every 10 ms a reader tries the
+// lock and rolls back itself.
+func (c *Cache) probeDeadWriter() {
+	now := time.Now().UnixNano()
+	last := c.probed.Load()
+	if now-last < int64(10*time.Millisecond) || !c.probed.CompareAndSwap(last, now) {
+		return
+	}
+	c.repairIfAbandoned()
 }
 
 // repairIfAbandoned recovers the index if no live writer holds the lock.

@@ -139,3 +139,73 @@ func verify(t *testing.T, dir string, latest, deleted map[string]int) {
 		}
 	}
 }
+
+func init() {
+	workers["halftx"] = halfTransaction
+}
+
+// halfTransaction opens a transaction, writes one key, announces it and
+// waits to be killed before committing.
+func halfTransaction(args []string) error {
+	c, err := core.Open(args[0], nil)
+	if err != nil {
+		return err
+	}
+	const owner = 9
+	if err := c.Begin(core.Call{Owner: owner}); err != nil {
+		return err
+	}
+	if err := c.Set(core.Call{Owner: owner}, &core.SetArgs{Key: core.Text("uncommitted"), Value: core.Int(1), Mode: core.ModeRaw, Now: 1}); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	time.Sleep(time.Minute)
+	return nil
+}
+
+// TestCrash_KilledInsideTransaction kills a writer between two operations
+// of a transaction: a reader that was already open must stop seeing the
+// uncommitted write once the writer is dead, without any writer coming by.
+func TestCrash_KilledInsideTransaction(t *testing.T) {
+	dir := t.TempDir()
+	reader, err := core.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	cmd := worker(t, "halftx", dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "ready\n" {
+		cmd.Process.Kill()
+		t.Fatalf("worker said %q", line)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	buf := make([]byte, 64)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := reader.Get(core.Text("uncommitted"), 1, 0, buf)
+		if errors.Is(err, core.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead writer's uncommitted write is still visible: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	again, err := core.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if _, err := again.Get(core.Text("uncommitted"), 1, 0, buf); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("after reopen: %v", err)
+	}
+}
