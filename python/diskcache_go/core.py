@@ -117,6 +117,14 @@ _POLICY_IDS = {
 
 # dcg_getp's request: handle, now, output capacity, key kind, flags.
 _GETREQ = struct.Struct('<QdqBB6x')
+# The result header's kinds, value length and file name length.
+_KVF = struct.Struct('<qq8xq')
+# Bound once for the hot paths. The extension object never changes (a forked
+# child only re-points its functions); callers check the fork generation
+# before using it directly.
+_C = _ffi._C
+_GEN = _ffi.GEN
+_buffers = _ffi.buffers
 
 _INT64_MIN = -9223372036854775808
 _INT64_MAX = 9223372036854775807
@@ -726,6 +734,42 @@ class Cache:
         :raises Timeout: if the writer lock could not be taken
         """
         now = time.time()
+        if self._fast_get and not read and tag is None and self._gen == _ffi.GEN[0] and self._handle is not None:
+            # Small str/bytes/int/float keys and values with the stock Disk:
+            # encode here and skip the Disk methods (same stored form).
+            type_key, type_value = type(key), type(value)
+            limit = self._disk.min_file_size
+            if type_key is str:
+                kind, kbytes = _ffi.K_TEXT, key.encode('utf-8')
+            elif type_key is bytes:
+                kind, kbytes = _ffi.K_BLOB, key
+            elif type_key is int and _INT64_MIN <= key <= _INT64_MAX:
+                kind, kbytes = _ffi.K_INT, _pack_q(key)
+            else:
+                kind = None
+            if type_value is bytes and len(value) < limit:
+                vkind, vbytes = _ffi.K_BLOB, value
+            elif type_value is str and len(value) < limit:
+                vkind, vbytes = _ffi.K_TEXT, value.encode('utf-8')
+            elif type_value is int and _INT64_MIN <= value <= _INT64_MAX:
+                vkind, vbytes = _ffi.K_INT, _pack_q(value)
+            else:
+                vkind = None
+            if kind is not None and vkind is not None:
+                if expire is None:
+                    flags, expire_time = 0, 0.0
+                else:
+                    flags, expire_time = _ffi.RQ_EXPIRE, now + expire
+                req = _ffi.REQ.pack(
+                    threading.get_ident(), self._timeout_seconds(retry), now, expire_time, 0, flags,
+                    kind, vkind, MODE_RAW, 0, len(kbytes), len(vbytes), 0, 0,
+                ) + kbytes + vbytes
+                bufs = _ffi.buffers()
+                status = _ffi.LIB.lib.dcg_write(self._handle, _ffi.OP_SET, req, len(req), bufs.ptr, bufs.size)
+                if status == _ffi.OK:
+                    return True
+                if status != _ffi.CLOSED:
+                    self._fail(status, bufs, 'set')
         key_enc = self._key(key)
         expire_time = None if expire is None else now + expire
         size, mode, filename, db_value = self._disk.store(value, read, key=key)
@@ -925,20 +969,21 @@ class Cache:
                 kind, kbytes = _ffi.K_INT, _pack_q(key)
             else:
                 kind = None
-            if kind is not None and self._gen == _ffi.GEN[0] and self._handle is not None:
-                bufs = _ffi.buffers()
-                req = _GETREQ.pack(self._handle, time.time(), bufs.size, kind,
+            handle = self._handle
+            if kind is not None and self._gen == _GEN[0] and handle is not None:
+                bufs = _buffers()
+                req = _GETREQ.pack(handle, time.time(), bufs.size, kind,
                                    1 if self.statistics else 0) + kbytes
-                status = _ffi.LIB.lib.dcg_getp(req, len(req), bufs.ptr)
-                if status == _ffi.NOTFOUND:
+                status = _C.dcg_getp(req, len(req), bufs.ptr)
+                if status == 1:  # NOTFOUND
                     return default
-                if status == _ffi.OK:
-                    kinds, vlen, _, flen, _, _, _, _ = _ffi.OUT.unpack_from(bufs.data)
-                    if flen == 0 and (kinds >> 8) & 0xFF == MODE_RAW:
+                if status == 0:
+                    kinds, vlen, flen = _KVF.unpack_from(bufs.data)
+                    if flen == 0 and kinds & 0xFF00 == 0x100:  # MODE_RAW, no file
                         vkind = kinds & 0xFF
-                        if vkind == _ffi.K_BLOB:
+                        if vkind == 4:  # K_BLOB
                             return bytes(bufs.view[64:64 + vlen])
-                        if vkind == _ffi.K_TEXT:
+                        if vkind == 3:  # K_TEXT
                             return str(bufs.view[64:64 + vlen], 'utf-8')
                         return _decode(vkind, bytes(bufs.view[64:64 + vlen]))
         key_enc = self._key(key)
