@@ -221,8 +221,8 @@ func (c *Cache) Clear(call Call) (int, error) {
 }
 
 // Cull removes expired entries (as Expire) and then, unless the policy is
-// NoEviction, entries in policy order, ten per transaction, while Volume
-// exceeds SizeLimit. Under NoEviction it reports 0 even when it expired
+// NoEviction, batches of ten entries in policy order, one transaction each,
+// while Volume exceeds SizeLimit. Under NoEviction it reports 0 even when it expired
 // entries, as python-diskcache does.
 func (c *Cache) Cull(call Call, now float64) (int, error) {
 	expired, err := c.Expire(Call{Owner: call.Owner}, now)
@@ -233,8 +233,13 @@ func (c *Cache) Cull(call Call, now float64) (int, error) {
 		return 0, nil
 	}
 	n, err := c.batches(call, func(t *tx) (int, bool, error) {
+		// Like python-diskcache: check the volume, then remove a whole
+		// batch of ten, even if fewer would have sufficed.
+		if c.volume() <= c.sizeLimit.Load() {
+			return 0, true, nil
+		}
 		n := 0
-		for ; n < 10 && c.volume() > c.sizeLimit.Load(); n++ {
+		for ; n < 10; n++ {
 			id, err := c.victim(t)
 			if err != nil {
 				return 0, false, err
