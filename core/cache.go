@@ -85,11 +85,15 @@ func Open(dir string, opts *Options) (_ *Cache, err error) {
 		return nil, err
 	}
 	c.segs = &segments{dir: dir, mode: mode, segSize: o.SegmentSize, views: make(map[uint32]*segView)}
+	c.segs.inTable = c.segmentListed
 	c.tx = newTx(c.idx, c.jrn, c.segs)
 	if err := c.prepare(); err != nil {
 		return nil, err
 	}
-	if err := c.idx.validate(); err != nil {
+	// Validate under the seqlock: a live writer may be changing the header
+	// (it is re-sealed at the end of each operation), and a dead one is
+	// rolled back by read's stuck-writer repair.
+	if err := c.read(c.idx.validate); err != nil {
 		return nil, err
 	}
 	c.segs.inst = c.idx.instance()
@@ -284,6 +288,7 @@ func (c *Cache) startTx() error {
 	}
 	c.jrn.begin()
 	c.tx.removes = c.tx.removes[:0]
+	c.tx.segRemoves = c.tx.segRemoves[:0]
 	return nil
 }
 
@@ -293,6 +298,7 @@ func (c *Cache) abortTx() {
 	c.jrn.rollback(c.idx.m)
 	c.jrn.begin()
 	c.tx.removes = c.tx.removes[:0]
+	c.tx.segRemoves = c.tx.segRemoves[:0]
 	c.tx.dirty = c.tx.dirty[:0]
 	clear(c.tx.isDirty)
 	c.tx.state = false
@@ -314,6 +320,10 @@ func (c *Cache) finishTx(commit bool) {
 		c.removeFile(name)
 	}
 	c.tx.removes = c.tx.removes[:0]
+	if len(c.tx.segRemoves) > 0 {
+		c.removeSegments(c.tx.segRemoves)
+		c.tx.segRemoves = c.tx.segRemoves[:0]
+	}
 }
 
 // Begin opens a transaction for owner (reentrant): every write call with

@@ -25,6 +25,9 @@ const (
 	WarnFile
 	// WarnCount is a counter that disagrees with the entries.
 	WarnCount
+	// WarnUnknownFile is a file of the engine's that nothing refers to
+	// (python-diskcache's UnknownFileWarning).
+	WarnUnknownFile
 )
 
 // CheckReport is what Check found, plus the value files the index refers
@@ -54,6 +57,7 @@ func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {
 	}
 	limit := uint64(x.u32(offEntryHigh))
 	var count, size, inline uint64
+	segLive := map[uint32]uint64{} // slot -> live bytes found
 	var doomed []uint32
 	var prev uint32
 	var steps uint64
@@ -97,8 +101,12 @@ func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {
 		count++
 		size += getU64(x.entry(id), eSize)
 		inline += uint64(getU32(e, eRecLen))
+		segLive[getU32(e, eSegSlot)] += uint64(getU32(e, eRecLen))
 		prev = id
 		id = getU32(e, eInsNext)
+	}
+	if err := c.checkSegments(t, fix, segLive, warn); err != nil {
+		return err
 	}
 	if n, ok := c.treeCount(limit); !ok || n != count {
 		warn(WarnIntegrity, "key order holds %d entries, insertion order %d", n, count)
@@ -178,4 +186,44 @@ func (c *Cache) treeCount(limit uint64) (uint64, bool) {
 		stack = append(stack, getU32(e, eOrdLeft), getU32(e, eOrdRight))
 	}
 	return n, true
+}
+
+// checkSegments compares each segment's live byte count with the records
+// the entries point at, and deletes segment files the table does not list
+// (a writer that died creating one leaves it behind).
+func (c *Cache) checkSegments(t *tx, fix bool, found map[uint32]uint64, warn func(WarningKind, string, ...any)) error {
+	x := t.x
+	listed := map[uint32]bool{}
+	for i := uint32(0); i < maxSegSlots; i++ {
+		so := offSegTable + int64(i)*segSlotSize
+		id := getU32(x.m, so)
+		if id == 0 {
+			continue
+		}
+		listed[id] = true
+		if got, want := getU64(x.m, so+8), found[i]; got != want {
+			warn(WarnCount, "segment %d: live bytes %d != %d", id, got, want)
+			if fix {
+				if err := t.saveRange(so, segSlotSize); err != nil {
+					return err
+				}
+				putU64(x.m, so+8, want)
+			}
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(c.dir, filePrefix+"-*.seg"))
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		var id uint32
+		if _, err := fmt.Sscanf(filepath.Base(name), filePrefix+"-%08x.seg", &id); err != nil || listed[id] {
+			continue
+		}
+		warn(WarnUnknownFile, "unknown file: %s", name)
+		if fix {
+			os.Remove(name)
+		}
+	}
+	return nil
 }

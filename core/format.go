@@ -11,7 +11,7 @@ import (
 //	+-----------------------------+ 0
 //	| header (fields below)       |
 //	+-----------------------------+ 4096
-//	| segment table (768 slots)   |  slot: id u32 | pad u32 | live bytes u64
+//	| segment table (768 slots)   |  slot: id u32 | length u32 | live u64
 //	+-----------------------------+ 16384 = headerSize
 //	| regions: entry chunks,      |  entry chunk k holds 1024<<k entries of
 //	| bucket tables, heap chunks  |  128 bytes; a bucket table is a power of
@@ -42,6 +42,9 @@ import (
 //	  312 lfuLen u64                   frequency heap length
 //	  320 lruHead u32, lruTail u32     access order (LRU)
 //	  328 treeRoot u32                 root of the key-order treap
+//	  332 compactSlot u32              segment slot being compacted, +1
+//	  336 compactOff u64               next record to look at in it
+//	  344 segBytes u64                 bytes of all segments' records
 //	  512 entry chunk offsets [32]u64
 //	  768 expiry heap chunk offsets [32]u64
 //	  1024 frequency heap chunk offsets [32]u64
@@ -83,6 +86,9 @@ const (
 	offLruHead    = 320
 	offLruTail    = 324
 	offTreeRoot   = 328
+	offCompSlot   = 332
+	offCompOff    = 336
+	offSegBytes   = 344
 	offEntryChunk = 512
 	offHeapChunk  = 768
 	offLfuChunk   = 1024

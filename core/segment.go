@@ -19,11 +19,13 @@ import (
 //	16  index instance id u64
 //	64  records
 //
-// The segment table in the index header holds, per slot, the segment id
-// and the bytes of live records in it (for compaction).
+// The segment table in the index header holds, per slot, the segment id,
+// its length (the top bit marks a segment compaction gave up on) and the
+// bytes of live records in it.
 const (
 	segMagic  = "DCGSEG01"
 	segHeader = 64
+	segStuck  = 1 << 31 // slot length flag: compaction gave up on it
 )
 
 type segView struct {
@@ -36,8 +38,9 @@ type segments struct {
 	segSize int64
 	inst    uint64
 
-	mu    sync.RWMutex
-	views map[uint32]*segView
+	mu      sync.RWMutex
+	views   map[uint32]*segView
+	inTable func(id uint32) bool // whether the index still lists a segment
 
 	wid uint32   // segment the writer's descriptor is open on
 	wf  *os.File // writer's descriptor
@@ -102,7 +105,37 @@ func (s *segments) view(id uint32) (*segView, error) {
 	}
 	v := &segView{m: m}
 	s.views[id] = v
+	s.prune()
 	return v, nil
+}
+
+// prune unmaps views of segments that are no longer in the segment table
+// (compacted away by some process), so their disk space comes back. It runs
+// when a new segment is first mapped, which writes bring about regularly.
+// The caller holds the write lock.
+func (s *segments) prune() {
+	if s.inTable == nil {
+		return
+	}
+	for id, v := range s.views {
+		if !s.inTable(id) {
+			unmap(v.m)
+			delete(s.views, id)
+		}
+	}
+}
+
+// forget unmaps this process's views of deleted segments. Readers hold the
+// read lock while they use a view, so taking the write lock waits them out.
+func (s *segments) forget(ids []uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if v := s.views[id]; v != nil {
+			unmap(v.m)
+			delete(s.views, id)
+		}
+	}
 }
 
 // withRecord calls fn with the record entry e points at, straight from the
@@ -188,10 +221,19 @@ func (t *tx) appendRecord(rec []byte) (id uint32, slot uint32, off int64, err er
 	if off+int64(len(rec)) > 1<<32-1 {
 		return 0, 0, 0, fmt.Errorf("%w: record too large", ErrInvalid)
 	}
-	if err := t.setU64(offActiveLen, uint64(off)+uint64(len(rec))); err != nil {
+	end := uint64(off) + uint64(len(rec))
+	if err := t.setU64(offActiveLen, end); err != nil {
 		return 0, 0, 0, err
 	}
-	return id, slot, off, t.segLive(slot, int64(len(rec)))
+	if err := t.addU64(offSegBytes, int64(len(rec))); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := t.segLive(slot, int64(len(rec))); err != nil {
+		return 0, 0, 0, err
+	}
+	so := offSegTable + int64(slot)*segSlotSize
+	putU32(x.m, so+4, getU32(x.m, so+4)&segStuck|uint32(end))
+	return id, slot, off, nil
 }
 
 // newSegment creates the next segment file and makes it active.
@@ -231,6 +273,7 @@ func (t *tx) newSegment() (uint32, uint32, error) {
 		return 0, 0, err
 	}
 	putU32(x.m, so, id)
+	putU32(x.m, so+4, segHeader)
 	putU64(x.m, so+8, 0)
 	for _, kv := range [][2]uint64{{offNextSeg, uint64(id + 1)}, {offActiveSeg, uint64(id)}, {offActiveSlot, uint64(slot)}} {
 		if err := t.setU32(int64(kv[0]), uint32(kv[1])); err != nil {

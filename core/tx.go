@@ -9,15 +9,16 @@ import (
 // every changed entry gets a fresh checksum and the seqlock is odd while the
 // index is inconsistent.
 type tx struct {
-	x       *index
-	j       *journal
-	segs    *segments
-	opOpen  bool
-	dirty   []int64 // entry offsets changed in the current operation
-	isDirty map[int64]struct{}
-	state   bool     // state block changed in the current operation
-	removes []string // value files to delete once the transaction commits
-	recBuf  []byte   // reused to encode records
+	x          *index
+	j          *journal
+	segs       *segments
+	opOpen     bool
+	dirty      []int64 // entry offsets changed in the current operation
+	isDirty    map[int64]struct{}
+	state      bool     // state block changed in the current operation
+	removes    []string // value files to delete once the transaction commits
+	segRemoves []uint32 // segments to delete once the transaction commits
+	recBuf     []byte   // reused to encode records
 }
 
 func newTx(x *index, j *journal, s *segments) *tx {

@@ -155,11 +155,15 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	}
 	switch {
 	case a.HasExpire:
-		return t.heapUpdate(expiryHeap, id)
+		err = t.heapUpdate(expiryHeap, id)
 	case hadExpire:
-		return t.heapRemove(expiryHeap, id)
+		err = t.heapRemove(expiryHeap, id)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	// Compact twice what was written, so dead space shrinks while writes go on.
+	return c.compactStep(t, 2*int64(len(rec))+4096)
 }
 
 // reorder puts id in its place in every eviction order after its store

@@ -1262,8 +1262,8 @@ class Cache:
         with warnings.catch_warnings(record=True) as warns:
             with self._locked(retry=retry):
                 found, referenced = self._engine_check(fix, retry)
-                for message in found:
-                    warnings.warn(message)
+                for kind, message in found:
+                    warnings.warn(message, UnknownFileWarning if kind == 3 else UserWarning)
                 known = {op.join(self._directory, name) for name in referenced}
                 for dirpath, _, files in os.walk(self._directory):
                     paths = [op.join(dirpath, name) for name in files]
@@ -1299,7 +1299,7 @@ class Cache:
             p += 4
             for _ in range(n):
                 (length,) = struct.unpack_from('<I', data, p + 1)
-                found.append(bytes(data[p + 5:p + 5 + length]).decode('utf-8', 'replace'))
+                found.append((data[p], bytes(data[p + 5:p + 5 + length]).decode('utf-8', 'replace')))
                 p += 5 + length
             (n,) = struct.unpack_from('<I', data, p)
             p += 4

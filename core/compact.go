@@ -1,0 +1,193 @@
+package core
+
+import (
+	"os"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Compaction gives back the space of overwritten and deleted records. Once
+// dead bytes outweigh live ones across the segments (and exceed one
+// segment), writers pick the sealed segment with the fewest live bytes and,
+// a little with each write, copy its live records to the active segment:
+// each record names its key, so the entry that owns it is found by lookup,
+// and a record no entry points at is dead. When the scan reaches the end
+// the segment is empty and its file is deleted after the commit. The work
+// per write is bounded, so compaction never stalls a writer for long, and
+// the segments stay within about twice the live data plus one segment.
+
+// compactStep does up to budget bytes of compaction work.
+func (c *Cache) compactStep(t *tx, budget int64) error {
+	x := t.x
+	slot := x.u32(offCompSlot)
+	if slot == 0 {
+		var err error
+		if slot, err = c.pickVictimSegment(t); err != nil || slot == 0 {
+			return err
+		}
+	}
+	so := offSegTable + int64(slot-1)*segSlotSize
+	id := getU32(x.m, so)
+	length := int64(getU32(x.m, so+4) &^ segStuck)
+	off := int64(x.u64(offCompOff))
+	for budget > 0 && off < length {
+		n, err := c.moveRecord(t, id, off)
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			// A damaged record: its length can not be trusted, so the rest
+			// of the segment can not be walked. Leave the segment alone.
+			putU32(x.m, so+4, getU32(x.m, so+4)|segStuck)
+			return t.setU32(offCompSlot, 0)
+		}
+		off += n
+		budget -= n
+	}
+	if off < length {
+		return t.setU64(offCompOff, uint64(off))
+	}
+	if err := t.setU32(offCompSlot, 0); err != nil {
+		return err
+	}
+	if getU64(x.m, so+8) != 0 {
+		// Live bytes no lookup found: refuse to delete the segment.
+		putU32(x.m, so+4, getU32(x.m, so+4)|segStuck)
+		return nil
+	}
+	return c.dropSegment(t, slot-1)
+}
+
+// pickVictimSegment starts compacting the sealed segment with the fewest
+// live bytes, if dead bytes outweigh live ones. It returns the slot + 1.
+func (c *Cache) pickVictimSegment(t *tx) (uint32, error) {
+	x := t.x
+	total, inline := int64(x.u64(offSegBytes)), int64(x.u64(offInline))
+	if dead := total - inline; dead <= inline || dead <= t.segs.segSize {
+		return 0, nil
+	}
+	best, bestLive := uint32(0), int64(-1)
+	active := x.u32(offActiveSlot)
+	for i := uint32(0); i < maxSegSlots; i++ {
+		so := offSegTable + int64(i)*segSlotSize
+		if getU32(x.m, so) == 0 || i == active || getU32(x.m, so+4)&segStuck != 0 {
+			continue
+		}
+		live := int64(getU64(x.m, so+8))
+		if bestLive < 0 || live < bestLive {
+			best, bestLive = i+1, live
+		}
+	}
+	if best == 0 {
+		return 0, nil
+	}
+	if err := t.saveRange(offSegTable+int64(best-1)*segSlotSize, segSlotSize); err != nil {
+		return 0, err
+	}
+	if err := t.setU64(offCompOff, segHeader); err != nil {
+		return 0, err
+	}
+	return best, t.setU32(offCompSlot, best)
+}
+
+// moveRecord looks at the record at off in segment id and, if an entry
+// owns it, copies it to the active segment. It returns the record's length
+// (0 or less when the record is damaged).
+func (c *Cache) moveRecord(t *tx, id uint32, off int64) (int64, error) {
+	var rec []byte
+	var key Typed
+	err := func() error {
+		t.segs.mu.RLock()
+		defer t.segs.mu.RUnlock()
+		v, err := t.segs.view(id)
+		if err != nil {
+			return err
+		}
+		if off+recHdr > int64(len(v.m)) {
+			return nil
+		}
+		n := int64(getU32(v.m, off+8))
+		if n < recHdr || n%8 != 0 || off+n > int64(len(v.m)) {
+			return nil
+		}
+		r := record(v.m[off : off+n])
+		if getU64(r, 0) != xxhash.Sum64(r[8:]) {
+			return nil
+		}
+		rec = append([]byte(nil), r...)
+		key = Typed{Kind: r.keyKind(), Bytes: rec[recHdr : recHdr+len(r.key())]}
+		return nil
+	}()
+	if err != nil || rec == nil {
+		return 0, err
+	}
+	owner, _, err := c.lookup(key, hashTyped(key))
+	if err != nil {
+		return 0, err
+	}
+	n := int64(len(rec))
+	if owner == nilID {
+		return n, nil
+	}
+	e, err := t.rd(owner)
+	if err != nil {
+		return 0, err
+	}
+	if getU32(e, eSegID) != id || int64(getU32(e, eRecOff)) != off {
+		return n, nil // an older version of the key: dead
+	}
+	oldSlot := getU32(e, eSegSlot)
+	seg, slot, newOff, err := t.appendRecord(rec)
+	if err != nil {
+		return 0, err
+	}
+	w, err := t.ent(owner)
+	if err != nil {
+		return 0, err
+	}
+	putU32(w, eSegID, seg)
+	putU32(w, eSegSlot, slot)
+	putU32(w, eRecOff, uint32(newOff))
+	return n, t.segLive(oldSlot, -n)
+}
+
+// dropSegment frees an empty segment's slot; its file is deleted after the
+// commit (readers that mapped it keep reading their mapping).
+func (c *Cache) dropSegment(t *tx, slot uint32) error {
+	x := t.x
+	so := offSegTable + int64(slot)*segSlotSize
+	id, length := getU32(x.m, so), int64(getU32(x.m, so+4)&^segStuck)
+	if err := t.saveRange(so, segSlotSize); err != nil {
+		return err
+	}
+	clear(x.m[so : so+segSlotSize])
+	if err := t.setU32(offSegCount, x.u32(offSegCount)-1); err != nil {
+		return err
+	}
+	if err := t.addU64(offSegBytes, -(length - segHeader)); err != nil {
+		return err
+	}
+	t.segRemoves = append(t.segRemoves, id)
+	return nil
+}
+
+// removeSegments deletes the files of segments a committed transaction
+// dropped, and forgets this process's mappings of them.
+func (c *Cache) removeSegments(ids []uint32) {
+	for _, id := range ids {
+		os.Remove(segPath(c.dir, id))
+	}
+	c.segs.forget(ids)
+}
+
+// segmentListed reports whether the segment table lists segment id. Called
+// without the seqlock: a stale answer only delays or repeats a prune, and a
+// view wrongly dropped is mapped again on next use.
+func (c *Cache) segmentListed(id uint32) bool {
+	for i := int64(0); i < maxSegSlots; i++ {
+		if getU32(c.idx.m, offSegTable+i*segSlotSize) == id {
+			return true
+		}
+	}
+	return false
+}
