@@ -464,6 +464,18 @@ def _persistable(value):
     return value
 
 
+def _merge_settings(persisted, settings):
+    """Defaults, overridden by the persisted settings, then by keywords."""
+    sets = DEFAULT_SETTINGS.copy()
+    sets.update(persisted)
+    sets.update(settings)
+    for key in METADATA:
+        sets.pop(key, None)
+    if sets['eviction_policy'] not in EVICTION_POLICY:
+        raise KeyError(sets['eviction_policy'])
+    return sets
+
+
 def _settings_load(directory):
     path = op.join(directory, _SETTINGS_FILE)
     try:
@@ -542,17 +554,16 @@ class Cache:
 
         # Settings: defaults, then what the directory persisted, then the
         # keyword arguments; the result is persisted again.
-        sets = DEFAULT_SETTINGS.copy()
-        self._policy_name = sets['eviction_policy']
+        self._policy_name = DEFAULT_SETTINGS['eviction_policy']
         self._connect()
-        with self._locked(retry=True):
-            sets.update(_settings_load(directory))
-            sets.update(settings)
-            for key in METADATA:
-                sets.pop(key, None)
-            if sets['eviction_policy'] not in EVICTION_POLICY:
-                raise KeyError(sets['eviction_policy'])
-            _settings_store(directory, sets)
+        persisted = _settings_load(directory)
+        sets = _merge_settings(persisted, settings)
+        if {key: _persistable(value) for key, value in sets.items()} != persisted:
+            # Only a change takes the writer lock: opening with the settings
+            # already persisted (the usual case) writes nothing.
+            with self._locked(retry=True):
+                sets = _merge_settings(_settings_load(directory), settings)
+                _settings_store(directory, sets)
 
         kwargs = {key[5:]: value for key, value in sets.items() if key.startswith('disk_')}
         self._disk = disk(directory, **kwargs)
