@@ -16,18 +16,31 @@ from .core import (
     Timeout,
     UnknownFileWarning,
 )
+from .fanout import FanoutCache
+from .persistent import Deque, Index
+from .recipes import Averager, BoundedSemaphore, Lock, RLock, barrier, memoize_stampede, throttle
 
 __all__ = [
+    'Averager',
+    'BoundedSemaphore',
     'Cache',
     'DEFAULT_SETTINGS',
+    'Deque',
     'Disk',
     'ENOVAL',
     'EVICTION_POLICY',
     'EmptyDirWarning',
+    'FanoutCache',
+    'Index',
     'JSONDisk',
+    'Lock',
+    'RLock',
     'Timeout',
     'UNKNOWN',
     'UnknownFileWarning',
+    'barrier',
+    'memoize_stampede',
+    'throttle',
 ]
 
 __title__ = 'diskcache_go'

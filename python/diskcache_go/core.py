@@ -540,6 +540,7 @@ class Cache:
         self._handle = None
         self._gen = -1
         self._disk = None
+        self._txn_depth = {}  # thread id -> depth of its open transact()
 
         if not op.isdir(directory):
             try:
@@ -659,13 +660,22 @@ class Cache:
         status, bufs = self._write(_ffi.OP_BEGIN, retry)
         if status != _ffi.OK:
             self._fail(status, bufs, 'begin transaction')
+        tid = threading.get_ident()
+        self._txn_depth[tid] = self._txn_depth.get(tid, 0) + 1
         try:
             yield
         except BaseException:
+            self._leave(tid)
             self._end(False)
             raise
         else:
+            self._leave(tid)
             self._end(True)
+
+    def _leave(self, tid):
+        depth = self._txn_depth.pop(tid) - 1
+        if depth:
+            self._txn_depth[tid] = depth
 
     def _end(self, commit):
         status, bufs = self._write(_ffi.OP_END, False, flags=_ffi.RQ_COMMIT if commit else 0)
@@ -1231,11 +1241,13 @@ class Cache:
                 self._fail(status, bufs, 'iterkeys')
             count = _ffi.KEYS.unpack_from(bufs.data)[5]
             keys = _parse_keys(bufs.data, count)
-            for kind, kbytes in keys:
-                yield _decode_key(disk, kind, kbytes)
-            if count < batch:
+            if not keys:
+                # Not "fewer than batch": keys added meanwhile are still
+                # yielded, as python-diskcache's iterators do.
                 return
-            has_after = 1
+            for key_kind, key_bytes in keys:
+                yield _decode_key(disk, key_kind, key_bytes)
+            has_after, (kind, kbytes) = 1, keys[-1]
 
     # -- memoize -----------------------------------------------------------
 
@@ -1360,7 +1372,9 @@ class Cache:
             keys = _parse_keys(bufs.data, count)
             for kind, kbytes in keys:
                 yield _decode_key(disk, kind, kbytes)
-            if count < batch:
+            if count == 0:
+                # Not "count < batch": keys added meanwhile are still
+                # yielded, as python-diskcache's iterators do.
                 return
             cur_id, cur_rowid = next_id, next_rowid
 
@@ -1401,7 +1415,14 @@ class Cache:
     # -- lifecycle ---------------------------------------------------------
 
     def close(self):
-        """Close the engine handle; the object reopens it on next use."""
+        """Close the engine handle; the object reopens it on next use.
+
+        python-diskcache closes only the calling thread's connection; here
+        all threads share one handle, so while any thread has a transaction
+        open the handle stays open (closing it would end that transaction).
+        """
+        if self._txn_depth:
+            return
         handle, self._handle = self._handle, None
         if handle is not None and self._gen == _ffi.GEN[0]:
             _ffi.lib().dcg_close(handle)

@@ -260,3 +260,34 @@ def test_module_layout(impl):
     assert (core.MODE_NONE, core.MODE_RAW, core.MODE_BINARY, core.MODE_TEXT, core.MODE_PICKLE) == (0, 1, 2, 3, 4)
     assert issubclass(core.UnknownFileWarning, UserWarning)
     warnings.simplefilter('default')
+
+
+def test_iterators_see_keys_added_while_iterating(make_pair, both):
+    ref, new = make_pair()
+
+    def run(cache):
+        cache['a'] = 1
+        cache['b'] = 2
+        it = cache.iterkeys()
+        first = next(it)
+        cache['c'] = 3
+        return first, list(it)
+
+    both(ref, new, run)
+
+
+def test_close_in_another_thread_keeps_a_transaction(make_pair, both):
+    import threading
+
+    ref, new = make_pair()
+
+    def run(cache):
+        with cache.transact():
+            cache['a'] = 1
+            thread = threading.Thread(target=cache.close)
+            thread.start()
+            thread.join()
+            cache['b'] = 2
+        return sorted(cache)
+
+    both(ref, new, run)
