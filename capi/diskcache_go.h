@@ -122,6 +122,15 @@ int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
  */
 int dcg_getp(const unsigned char *req, int64_t reqlen, unsigned char *out);
 
+/*
+ * dcg_get for the hot path, with the common outcome in the result: >= 0
+ * means the value (no file) is at out[64:64+vlen] and the result is
+ * vlen << 6 | mode << 3 | kind; -1 not found; -2 the full header was
+ * written (a value with a file); -(100 + status) any other status.
+ */
+int64_t dcg_getv(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
+                 double now, int flags, unsigned char *out, int64_t outcap);
+
 /* DCG_OK if key is present and unexpired at now, else DCG_NOTFOUND. */
 int dcg_contains(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
                  double now);

@@ -423,3 +423,29 @@ func writeKeys(out []byte, items []core.Item) int {
 	}
 	return len(items)
 }
+
+// dcg_getv is dcg_get for the hot path: instead of making the caller parse
+// the result header, it returns the common outcome in the status itself.
+// A result >= 0 means the value (no file, no tag or expiry requested) is at
+// out[64:64+vlen] and the result is vlen<<6 | mode<<3 | kind. -1 means not
+// found; -2 means the full result header was written (a value with a file);
+// -(100+status) is any other status of dcg_get.
+//
+//export dcg_getv
+func dcg_getv(h C.uint64_t, kkind C.int, key *C.uchar, klen C.int64_t, now C.double, flags C.int,
+	outp *C.uchar, outcap C.int64_t) C.int64_t {
+	st := dcg_get(h, kkind, key, klen, now, flags, outp, outcap)
+	switch st {
+	case stOK:
+	case stNotFound:
+		return -1
+	default:
+		return -(100 + C.int64_t(st))
+	}
+	out := bytesOf(outp, outData)
+	kinds := le64(out, outKinds)
+	if le64(out, outFLen) != 0 {
+		return -2
+	}
+	return C.int64_t(le64(out, outVLen)<<6 | (kinds>>8&7)<<3 | kinds&7)
+}

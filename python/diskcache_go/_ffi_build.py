@@ -27,6 +27,8 @@ EXPORTS = [
     ('int', 'dcg_get', 'uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, '
                        'char *out, int64_t outcap'),
     ('int', 'dcg_getp', 'char *req, int64_t reqlen, char *out'),
+    ('int64_t', 'dcg_getv', 'uint64_t handle, int kind, char *key, int64_t klen, double now, '
+                            'int flags, char *out, int64_t outcap'),
     ('int', 'dcg_contains', 'uint64_t handle, int kind, char *key, int64_t klen, double now'),
     ('int', 'dcg_info', 'uint64_t handle, int64_t *info'),
     ('int', 'dcg_reset_stats', 'uint64_t handle'),

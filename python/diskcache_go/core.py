@@ -993,20 +993,24 @@ class Cache:
             handle = self._handle
             if kind is not None and self._gen == _GEN[0] and handle is not None:
                 bufs = _buffers()
-                req = _GETREQ.pack(handle, time.time(), bufs.size, kind,
-                                   1 if self.statistics else 0) + kbytes
-                status = _C.dcg_getp(req, len(req), bufs.ptr)
-                if status == 1:  # NOTFOUND
+                code = _C.dcg_getv(handle, kind, kbytes, len(kbytes), time.time(),
+                                   1 if self.statistics else 0,
+                                   bufs.ptr, bufs.size)
+                if code >= 0:
+                    # code: value length << 6 | mode << 3 | kind.
+                    end = 64 + (code >> 6)
+                    if code & 0x3F == 0o14:  # MODE_RAW, K_BLOB
+                        return bufs.view[64:end].tobytes()
+                    if code & 0x3F == 0o13:  # MODE_RAW, K_TEXT
+                        return str(bufs.view[64:end], 'utf-8')
+                    if code & 0x3F == 0o44:  # MODE_PICKLE, K_BLOB
+                        # Copied first: unpickling may run code that uses
+                        # this thread's buffer again.
+                        return pickle.loads(bufs.view[64:end].tobytes())
+                    if code & 0x38 == 0o10:  # MODE_RAW numbers and NULL
+                        return _decode(code & 7, bufs.view[64:end].tobytes())
+                elif code == -1:
                     return default
-                if status == 0:
-                    kinds, vlen, flen = _KVF.unpack_from(bufs.data)
-                    if flen == 0 and kinds & 0xFF00 == 0x100:  # MODE_RAW, no file
-                        vkind = kinds & 0xFF
-                        if vkind == 4:  # K_BLOB
-                            return bytes(bufs.view[64:64 + vlen])
-                        if vkind == 3:  # K_TEXT
-                            return str(bufs.view[64:64 + vlen], 'utf-8')
-                        return _decode(vkind, bytes(bufs.view[64:64 + vlen]))
         key_enc = self._key(key)
         if expire_time and tag:
             default = (default, None, None)

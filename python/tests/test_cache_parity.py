@@ -291,3 +291,16 @@ def test_close_in_another_thread_keeps_a_transaction(make_pair, both):
         return sorted(cache)
 
     both(ref, new, run)
+
+
+def test_package_exports_match_upstream(impl):
+    upstream = set(reference.__all__) - {'DjangoCache'}
+    ours = set(impl.__all__) - {'DjangoCache'}
+    assert ours == upstream
+    for name in upstream:
+        assert getattr(impl, name) is not None
+    for module in ('core', 'fanout', 'persistent', 'recipes'):
+        __import__(impl.__name__ + '.' + module)
+    assert impl.Cache.__module__ == impl.__name__ + '.core'
+    assert impl.FanoutCache.__module__ == impl.__name__ + '.fanout'
+    assert impl.Deque.__module__ == impl.__name__ + '.persistent'
