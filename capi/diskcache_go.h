@@ -117,12 +117,6 @@ int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
             double now, int flags, unsigned char *out, int64_t outcap);
 
 /*
- * dcg_get with the scalars packed in req: handle u64 | now double |
- * outcap i64 | kind u8 | flags u8 | 6 zero bytes | key bytes.
- */
-int dcg_getp(const unsigned char *req, int64_t reqlen, unsigned char *out);
-
-/*
  * dcg_get for the hot path, with the common outcome in the result: >= 0
  * means the value (no file) is at out[64:64+vlen] and the result is
  * vlen << 6 | mode << 3 | kind; -1 not found; -2 the full header was

@@ -357,30 +357,6 @@ func dcg_fds(outp *C.int32_t, outcap C.int64_t) (n C.int64_t) {
 
 func main() {}
 
-// getReq is dcg_getp's request header (32 bytes, little endian), followed
-// by the key: handle u64 | now f64 | out capacity i64 | key kind u8 |
-// flags u8 | 6 pad.
-const getReqHdr = 32
-
-// dcg_getp is dcg_get with its scalar arguments packed into one buffer:
-// from Python through ctypes every argument costs a conversion, so the hot
-// read path takes three.
-//
-//export dcg_getp
-func dcg_getp(reqp *C.uchar, reqlen C.int64_t, outp *C.uchar) (st C.int) {
-	req := bytesOf(reqp, reqlen)
-	if len(req) < getReqHdr {
-		return stInvalid
-	}
-	key := req[getReqHdr:]
-	var kp *C.uchar
-	if len(key) > 0 {
-		kp = (*C.uchar)(unsafe.Pointer(&key[0]))
-	}
-	return dcg_get(C.uint64_t(le64(req, 0)), C.int(req[24]), kp, C.int64_t(len(key)),
-		C.double(f64(req, 8)), C.int(req[25]), outp, C.int64_t(le64(req, 16)))
-}
-
 // dcg_keys_sorted lists up to max keys in python-diskcache's iterkeys order
 // after the key (kind, key[0:klen]) (from the start when has_after is 0),
 // or before it when reverse. out: header field 5 = number of keys; then per

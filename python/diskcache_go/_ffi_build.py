@@ -26,7 +26,6 @@ EXPORTS = [
     ('int', 'dcg_limits', 'uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy'),
     ('int', 'dcg_get', 'uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, '
                        'char *out, int64_t outcap'),
-    ('int', 'dcg_getp', 'char *req, int64_t reqlen, char *out'),
     ('int64_t', 'dcg_getv', 'uint64_t handle, int kind, char *key, int64_t klen, double now, '
                             'int flags, char *out, int64_t outcap'),
     ('int', 'dcg_contains', 'uint64_t handle, int kind, char *key, int64_t klen, double now'),

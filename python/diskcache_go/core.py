@@ -115,10 +115,6 @@ _POLICY_IDS = {
     'least-frequently-used': 3,
 }
 
-# dcg_getp's request: handle, now, output capacity, key kind, flags.
-_GETREQ = struct.Struct('<QdqBB6x')
-# The result header's kinds, value length and file name length.
-_KVF = struct.Struct('<qq8xq')
 # Bound once for the hot paths. The extension object never changes (a forked
 # child only re-points its functions); callers check the fork generation
 # before using it directly.
