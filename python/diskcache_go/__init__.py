@@ -17,6 +17,10 @@ from .core import (
     UnknownFileWarning,
 )
 from .fanout import FanoutCache
+# Not in __all__, which stays python-diskcache's: FastCache and FanoutIndex
+# are this package's additions, imported by name.
+from .fanoutindex import FanoutIndex  # noqa: F401
+from .fastcache import FastCache  # noqa: F401
 from .persistent import Deque, Index
 from .recipes import Averager, BoundedSemaphore, Lock, RLock, barrier, memoize_stampede, throttle
 
@@ -42,6 +46,15 @@ __all__ = [
     'memoize_stampede',
     'throttle',
 ]
+
+try:
+    from .djangocache import DjangoCache  # noqa: F401
+
+    __all__.append('DjangoCache')
+except ImportError:
+    # Django is not installed: as in python-diskcache, the package works
+    # without DjangoCache and does not list it.
+    pass
 
 __title__ = 'diskcache_go'
 __build__ = 0x000100

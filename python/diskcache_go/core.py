@@ -1007,6 +1007,16 @@ class Cache:
                         return _decode(code & 7, bufs.view[64:end].tobytes())
                 elif code == -1:
                     return default
+                if code >= 0 or code == -2:
+                    # A value with a file: the full result is in the buffer
+                    # (and the lookup already counted in the statistics).
+                    mode, filename, db_value, _, _ = self._item(bufs)
+                    try:
+                        return self._disk.fetch(mode, filename, db_value, False)
+                    except IOError:
+                        return default
+                if code not in (-100 - _ffi.CLOSED, -100 - _ffi.SHORTBUF):
+                    self._fail(-code - 100, bufs, 'get')
         key_enc = self._key(key)
         if expire_time and tag:
             default = (default, None, None)

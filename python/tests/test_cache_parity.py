@@ -304,3 +304,17 @@ def test_package_exports_match_upstream(impl):
     assert impl.Cache.__module__ == impl.__name__ + '.core'
     assert impl.FanoutCache.__module__ == impl.__name__ + '.fanout'
     assert impl.Deque.__module__ == impl.__name__ + '.persistent'
+
+
+def test_stats_count_each_lookup_once(make_pair, both):
+    ref, new = make_pair()
+
+    def run(cache):
+        cache.set('pickled', {'a': 1})
+        cache.set('file', b'x' * 100000)
+        cache.set('text', 'é' * 30000)  # inline, but longer than one buffer
+        cache.stats(reset=True)
+        out = [cache.get(k) is not None for k in ('pickled', 'file', 'text', 'missing')]
+        return out, cache.stats()
+
+    both(ref, new, run)
