@@ -78,8 +78,8 @@ cmd_test() {
     # LTS, which the main run tests; when such a Python is here, run the
     # Django tests again under it (the extension is abi3, so it loads there).
     local newer
-    newer=$(command -v python3.13 || command -v python3.12 || true)
-    if [[ -n "$newer" ]] && "$newer" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    newer=$(find_python_312)
+    if [[ -n "$newer" ]]; then
         step "Django's current release under $("$newer" --version): pytest python/tests/test_django.py"
         local venv="$ROOT/build/venv-django-current"
         rm -rf "$venv"
@@ -90,10 +90,28 @@ cmd_test() {
         PYTHONPATH="$ROOT/python" "$venv/bin/python" -m pytest -q python/tests/test_django.py ||
             die "Django tests failed under the current Django release"
     else
-        step "skipped: Django's current release needs Python >= 3.12, none found (python3.12/python3.13)"
+        step "skipped: Django's current release needs Python >= 3.12, and none was found (PATH or pyenv)"
     fi
 
     step "all tests passed"
+}
+
+# find_python_312 prints a Python >= 3.12 interpreter that runs, from PATH
+# or from pyenv's installed versions, or nothing.
+find_python_312() {
+    local candidate
+    local candidates=(python3.14 python3.13 python3.12)
+    if command -v pyenv >/dev/null 2>&1; then
+        local root
+        root=$(pyenv root)
+        candidates+=("$root"/versions/3.1[2-9]*/bin/python3)
+    fi
+    for candidate in "${candidates[@]}"; do
+        if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+            command -v "$candidate"
+            return
+        fi
+    done
 }
 
 cmd_bench() {
