@@ -337,20 +337,28 @@ func (c *Cache) Pop(call Call, key Typed, now float64, buf []byte) (Item, error)
 	}
 	var it Item
 	err := c.update(call, func(t *tx) error {
-		id, err := c.findLive(t, key, now)
+		id, err := c.readLive(t, key, now, buf, &it)
 		if err != nil {
-			return err
-		}
-		e, err := t.rd(id)
-		if err != nil {
-			return err
-		}
-		if it, err = c.fill(e, buf, false); err != nil {
 			return err
 		}
 		return c.removeEntry(t, id, true)
 	})
 	return it, err
+}
+
+// readLive finds key's live entry and describes it in *it (variable parts
+// in buf); writers use it to return what they change.
+func (c *Cache) readLive(t *tx, key Typed, now float64, buf []byte, it *Item) (uint32, error) {
+	id, err := c.findLive(t, key, now)
+	if err != nil {
+		return 0, err
+	}
+	e, err := t.rd(id)
+	if err != nil {
+		return 0, err
+	}
+	*it, err = c.fill(e, buf, false)
+	return id, err
 }
 
 // Touch changes the expiry of a live key (HasExpire false: never expires).
@@ -492,15 +500,8 @@ func (c *Cache) GetUpdate(call Call, key Typed, now float64, flags GetFlags, buf
 	}
 	var it Item
 	err := c.update(call, func(t *tx) error {
-		id, err := c.findLive(t, key, now)
+		id, err := c.readLive(t, key, now, buf, &it)
 		if err != nil {
-			return err
-		}
-		e, err := t.rd(id)
-		if err != nil {
-			return err
-		}
-		if it, err = c.fill(e, buf, false); err != nil {
 			return err
 		}
 		if !Policy(c.policy.Load()).UpdatesOnRead() {

@@ -394,6 +394,26 @@ def _decode_key(disk, kind, data):
     return disk.get(_decode(kind, data), True)
 
 
+def _pack_default(default, expire_time, tag):
+    """``default`` in the shape a lookup with these flags returns."""
+    if expire_time and tag:
+        return default, None, None
+    if expire_time or tag:
+        return default, None
+    return default
+
+
+def _shape(value, db_expire, db_tag, expire_time, tag):
+    """A lookup's result: the value, with the expire time and tag asked for."""
+    if expire_time and tag:
+        return value, db_expire, db_tag
+    if expire_time:
+        return value, db_expire
+    if tag:
+        return value, db_tag
+    return value
+
+
 def _parse_keys(data, count):
     """The (kind, bytes) keys a listing call left after the header."""
     keys = []
@@ -899,10 +919,7 @@ class Cache:
     def pop(self, key, default=None, expire_time=False, tag=False, retry=False):
         """Remove ``key`` and return its value (``default`` if missing)."""
         key_enc = self._key(key)
-        if expire_time and tag:
-            default = (default, None, None)
-        elif expire_time or tag:
-            default = (default, None)
+        default = _pack_default(default, expire_time, tag)
         status, bufs = self._write(_ffi.OP_POP, retry, time.time(), key_enc)
         if status == _ffi.NOTFOUND:
             return default
@@ -917,13 +934,7 @@ class Cache:
         finally:
             if filename is not None:
                 self._disk.remove(filename)
-        if expire_time and tag:
-            return value, db_expire, db_tag
-        elif expire_time:
-            return value, db_expire
-        elif tag:
-            return value, db_tag
-        return value
+        return _shape(value, db_expire, db_tag, expire_time, tag)
 
     def __delitem__(self, key, retry=True):
         """Delete ``cache[key]``; KeyError if missing or expired."""
@@ -1018,10 +1029,7 @@ class Cache:
                 if code not in (-100 - _ffi.CLOSED, -100 - _ffi.SHORTBUF):
                     self._fail(-code - 100, bufs, 'get')
         key_enc = self._key(key)
-        if expire_time and tag:
-            default = (default, None, None)
-        elif expire_time or tag:
-            default = (default, None)
+        default = _pack_default(default, expire_time, tag)
         status, bufs = self._get_raw(key_enc, time.time(), retry=retry)
         if status == _ffi.NOTFOUND:
             return default
@@ -1033,13 +1041,7 @@ class Cache:
         except IOError:
             # The item was deleted before its file could be read.
             return default
-        if expire_time and tag:
-            return value, db_expire, db_tag
-        elif expire_time:
-            return value, db_expire
-        elif tag:
-            return value, db_tag
-        return value
+        return _shape(value, db_expire, db_tag, expire_time, tag)
 
     def __getitem__(self, key):
         """Return ``cache[key]``; KeyError if missing or expired."""
@@ -1154,10 +1156,7 @@ class Cache:
         return status, bufs
 
     def _end_item(self, op_code, side_flags, prefix, default, expire_time, tag, retry, remove):
-        if expire_time and tag:
-            default = default, None, None
-        elif expire_time or tag:
-            default = default, None
+        default = _pack_default(default, expire_time, tag)
         while True:
             status, bufs = self._take(op_code, side_flags, prefix, retry, 'pull')
             if status == _ffi.NOTFOUND:
@@ -1174,13 +1173,7 @@ class Cache:
                     self._disk.remove(name)
             break
         key = _decode(kind, kbytes)
-        if expire_time and tag:
-            return (key, value), db_expire, db_tag
-        elif expire_time:
-            return (key, value), db_expire
-        elif tag:
-            return (key, value), db_tag
-        return key, value
+        return _shape((key, value), db_expire, db_tag, expire_time, tag)
 
     def pull(self, prefix=None, default=(None, None), side='front', expire_time=False,
              tag=False, retry=False):
@@ -1219,13 +1212,7 @@ class Cache:
             except IOError:
                 continue
             break
-        if expire_time and tag:
-            return (key, value), db_expire, db_tag
-        elif expire_time:
-            return (key, value), db_expire
-        elif tag:
-            return (key, value), db_tag
-        return key, value
+        return _shape((key, value), db_expire, db_tag, expire_time, tag)
 
     def iterkeys(self, reverse=False):
         """Iterate keys in sort order: numbers, then strings, then bytes.
