@@ -447,7 +447,18 @@ def args_to_key(base, args, kwargs, typed, ignore):
 
 
 def _memoizer(cache, name, typed, expire, tag, ignore):
-    """The memoize decorator shared by Cache and FanoutCache."""
+    """The memoize decorator of Cache, FanoutCache and Index."""
+
+    def store(key, result):
+        if expire is None or expire > 0:
+            cache.set(key, result, expire, tag=tag, retry=True)
+
+    return _memoize_with(name, typed, ignore, lambda key: cache.get(key, default=ENOVAL, retry=True), store)
+
+
+def _memoize_with(name, typed, ignore, lookup, store):
+    """A memoize decorator over ``lookup(key)`` (ENOVAL on a miss) and
+    ``store(key, result)``, with python-diskcache's keys (`args_to_key`)."""
     if callable(name):
         raise TypeError('name cannot be callable')
 
@@ -457,11 +468,10 @@ def _memoizer(cache, name, typed, expire, tag, ignore):
         @ft.wraps(func)
         def wrapper(*args, **kwargs):
             key = wrapper.__cache_key__(*args, **kwargs)
-            result = cache.get(key, default=ENOVAL, retry=True)
+            result = lookup(key)
             if result is ENOVAL:
                 result = func(*args, **kwargs)
-                if expire is None or expire > 0:
-                    cache.set(key, result, expire, tag=tag, retry=True)
+                store(key, result)
             return result
 
         def __cache_key__(*args, **kwargs):
@@ -625,6 +635,20 @@ class Cache:
             return self._connect()
         return self._handle
 
+    def _forget(self, handle):
+        """Drop a handle another thread closed (not a newer one it opened)."""
+        if self._handle == handle:
+            self._handle = None
+
+    def _call(self, fn, *args):
+        """Call ``fn(handle, *args)``, reopening if another thread closed it."""
+        while True:
+            handle = self._h()
+            status = fn(handle, *args)
+            if status != _ffi.CLOSED:
+                return status
+            self._forget(handle)
+
     def _timeout_seconds(self, retry):
         if retry:
             return -1.0
@@ -652,10 +676,11 @@ class Cache:
         bufs = _ffi.buffers()
         lib = _ffi.lib()
         while True:
-            status = lib.dcg_write(self._h(), op_code, req, len(req), bufs.ptr, bufs.size)
-            if status == _ffi.CLOSED and self._handle is not None:
+            handle = self._h()
+            status = lib.dcg_write(handle, op_code, req, len(req), bufs.ptr, bufs.size)
+            if status == _ffi.CLOSED:
                 # Another thread closed the shared handle: reopen and retry.
-                self._handle = None
+                self._forget(handle)
                 continue
             if status == _ffi.SHORTBUF:
                 need = _ffi.OUT.unpack_from(bufs.data)[5]
@@ -967,10 +992,11 @@ class Cache:
                                flags=_ffi.RQ_STATS if flags else 0)
         bufs = _ffi.buffers()
         while True:
-            status = _ffi.lib().dcg_get(self._h(), kkind, kbytes, len(kbytes), now, flags,
+            handle = self._h()
+            status = _ffi.lib().dcg_get(handle, kkind, kbytes, len(kbytes), now, flags,
                                         bufs.ptr, bufs.size)
-            if status == _ffi.CLOSED and self._handle is not None:
-                self._handle = None
+            if status == _ffi.CLOSED:
+                self._forget(handle)
                 continue
             if status == _ffi.SHORTBUF:
                 need = _ffi.OUT.unpack_from(bufs.data)[5]
@@ -1062,13 +1088,14 @@ class Cache:
         kkind, kbytes = self._key(key)
         now = time.time()
         while True:
-            status = _ffi.lib().dcg_contains(self._h(), kkind, kbytes, len(kbytes), now)
+            handle = self._h()
+            status = _ffi.lib().dcg_contains(handle, kkind, kbytes, len(kbytes), now)
             if status == _ffi.OK:
                 return True
             if status == _ffi.NOTFOUND:
                 return False
-            if status == _ffi.CLOSED and self._handle is not None:
-                self._handle = None
+            if status == _ffi.CLOSED:
+                self._forget(handle)
                 continue
             self._fail(status, None, 'contains')
 
@@ -1226,13 +1253,14 @@ class Cache:
         has_after, kind, kbytes = 0, 0, b''
         while True:
             bufs = _ffi.Buffers(size)
-            status = _ffi.lib().dcg_keys_sorted(self._h(), has_after, kind, kbytes, len(kbytes),
+            handle = self._h()
+            status = _ffi.lib().dcg_keys_sorted(handle, has_after, kind, kbytes, len(kbytes),
                                                 1 if reverse else 0, batch, bufs.ptr, bufs.size)
             if status == _ffi.SHORTBUF:
                 size *= 4
                 continue
-            if status == _ffi.CLOSED and self._handle is not None:
-                self._handle = None
+            if status == _ffi.CLOSED:
+                self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterkeys')
@@ -1304,9 +1332,8 @@ class Cache:
         size = _ffi.BUFSIZE
         while True:
             bufs = _ffi.Buffers(size)
-            status = _ffi.lib().dcg_check(self._h(), threading.get_ident(),
-                                          self._timeout_seconds(retry), 1 if fix else 0,
-                                          bufs.ptr, bufs.size)
+            status = self._call(_ffi.lib().dcg_check, threading.get_ident(),
+                                self._timeout_seconds(retry), 1 if fix else 0, bufs.ptr, bufs.size)
             if status == _ffi.SHORTBUF:
                 size = _ffi.OUT.unpack_from(bufs.data)[5]
                 continue
@@ -1335,9 +1362,10 @@ class Cache:
     def _info(self):
         bufs = _ffi.buffers()
         while True:
-            status = _ffi.lib().dcg_info(self._h(), bufs.info)
-            if status == _ffi.CLOSED and self._handle is not None:
-                self._handle = None
+            handle = self._h()
+            status = _ffi.lib().dcg_info(handle, bufs.info)
+            if status == _ffi.CLOSED:
+                self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, None, 'info')
@@ -1355,13 +1383,14 @@ class Cache:
         size = _ffi.BUFSIZE
         while True:
             bufs = _ffi.Buffers(size)
-            status = _ffi.lib().dcg_keys(self._h(), cur_id, cur_rowid, bound, 0 if ascending else 1,
+            handle = self._h()
+            status = _ffi.lib().dcg_keys(handle, cur_id, cur_rowid, bound, 0 if ascending else 1,
                                          batch, bufs.ptr, bufs.size)
             if status == _ffi.SHORTBUF:
                 size *= 4
                 continue
-            if status == _ffi.CLOSED and self._handle is not None:
-                self._handle = None
+            if status == _ffi.CLOSED:
+                self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterate')
@@ -1480,7 +1509,7 @@ class Cache:
         return value
 
     def _reset_stats(self):
-        status = _ffi.lib().dcg_reset_stats(self._h())
+        status = self._call(_ffi.lib().dcg_reset_stats)
         if status != _ffi.OK:
             self._fail(status, None, 'reset stats')
 
@@ -1497,6 +1526,6 @@ class Cache:
         self._fast_get = type(self._disk) is Disk and EVICTION_POLICY[name]['get'] is None
         size_limit = int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']))
         cull_limit = int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
-        status = _ffi.lib().dcg_limits(self._h(), size_limit, cull_limit, _POLICY_IDS[name])
+        status = self._call(_ffi.lib().dcg_limits, size_limit, cull_limit, _POLICY_IDS[name])
         if status != _ffi.OK:
             self._fail(status, None, 'limits')

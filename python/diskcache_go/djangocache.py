@@ -28,7 +28,6 @@ The backend behaves as python-diskcache's ``diskcache.DjangoCache``:
   would refuse raise no ``CacheKeyWarning``.
 """
 
-import functools as ft
 
 from django.core.cache.backends.base import BaseCache
 
@@ -37,7 +36,7 @@ try:
 except ImportError:  # Django releases without the sentinel: 300 seconds
     DEFAULT_TIMEOUT = 300
 
-from .core import ENOVAL, args_to_key, full_name
+from .core import ENOVAL, _memoize_with
 from .fanout import FanoutCache
 
 __all__ = ['DjangoCache']
@@ -253,26 +252,8 @@ class DjangoCache(BaseCache):
 
         :raises TypeError: if used as ``@memoize`` without parentheses
         """
-        if callable(name):
-            raise TypeError('name cannot be callable')
+        def store(key, result):
+            if timeout is None or timeout == DEFAULT_TIMEOUT or timeout > 0:
+                self.set(key, result, timeout, version, tag=tag, retry=True)
 
-        def decorator(func):
-            base = (full_name(func),) if name is None else (name,)
-
-            @ft.wraps(func)
-            def wrapper(*args, **kwargs):
-                key = wrapper.__cache_key__(*args, **kwargs)
-                result = self.get(key, ENOVAL, version, retry=True)
-                if result is ENOVAL:
-                    result = func(*args, **kwargs)
-                    if timeout is None or timeout == DEFAULT_TIMEOUT or timeout > 0:
-                        self.set(key, result, timeout, version, tag=tag, retry=True)
-                return result
-
-            def __cache_key__(*args, **kwargs):
-                return args_to_key(base, args, kwargs, typed, ignore)
-
-            wrapper.__cache_key__ = __cache_key__
-            return wrapper
-
-        return decorator
+        return _memoize_with(name, typed, ignore, lambda key: self.get(key, ENOVAL, version, retry=True), store)

@@ -14,12 +14,11 @@ offered. Like an `Index`, it never evicts and never expires items.
 
 import collections.abc as cabc
 import contextlib
-import functools as ft
 import itertools as it
 import os.path as op
 import tempfile
 
-from .core import ENOVAL, args_to_key, full_name
+from .core import ENOVAL, _memoize_with
 from .persistent import Index
 
 __all__ = ['FanoutIndex']
@@ -204,29 +203,13 @@ class FanoutIndex(cabc.MutableMapping):
 
         :raises TypeError: if used as ``@memoize`` without parentheses
         """
-        if callable(name):
-            raise TypeError('name cannot be callable')
+        def lookup(key):
+            return self._shard(key).cache.get(key, ENOVAL, retry=True)
 
-        def decorator(func):
-            base = (full_name(func),) if name is None else (name,)
+        def store(key, result):
+            self._shard(key).cache.set(key, result, retry=True)
 
-            @ft.wraps(func)
-            def wrapper(*args, **kwargs):
-                key = wrapper.__cache_key__(*args, **kwargs)
-                cache = self._shard(key).cache
-                result = cache.get(key, ENOVAL, retry=True)
-                if result is ENOVAL:
-                    result = func(*args, **kwargs)
-                    cache.set(key, result, retry=True)
-                return result
-
-            def __cache_key__(*args, **kwargs):
-                return args_to_key(base, args, kwargs, typed, ignore)
-
-            wrapper.__cache_key__ = __cache_key__
-            return wrapper
-
-        return decorator
+        return _memoize_with(name, typed, ignore, lookup, store)
 
     def close(self):
         """Close the shards' connections for the calling thread (they reopen

@@ -9,7 +9,6 @@ share, or that should survive a restart, use `Cache` or `FanoutCache`.
 """
 
 import collections
-import functools as ft
 import heapq
 import itertools
 import os
@@ -18,7 +17,7 @@ import threading
 import time
 import weakref
 
-from .core import ENOVAL, args_to_key, full_name
+from .core import ENOVAL, _memoize_with
 
 __all__ = ['FastCache']
 
@@ -589,29 +588,11 @@ class FastCache:
 
         :raises TypeError: if used as ``@memoize`` without parentheses
         """
-        if callable(name):
-            raise TypeError('name cannot be callable')
+        def store(key, result):
+            if expire is None or expire > 0:
+                self.set(key, result, expire, tag)
 
-        def decorator(func):
-            base = (full_name(func),) if name is None else (name,)
-
-            @ft.wraps(func)
-            def wrapper(*args, **kwargs):
-                key = wrapper.__cache_key__(*args, **kwargs)
-                result = self.get(key, ENOVAL)
-                if result is ENOVAL:
-                    result = func(*args, **kwargs)
-                    if expire is None or expire > 0:
-                        self.set(key, result, expire, tag)
-                return result
-
-            def __cache_key__(*args, **kwargs):
-                return args_to_key(base, args, kwargs, typed, ignore)
-
-            wrapper.__cache_key__ = __cache_key__
-            return wrapper
-
-        return decorator
+        return _memoize_with(name, typed, ignore, lambda key: self.get(key, ENOVAL), store)
 
     # -- lifecycle -----------------------------------------------------------
 
