@@ -61,6 +61,18 @@ cmd_test() {
     step "go test -race -count=1 -timeout 20m ./..."
     go test -race -count=1 -timeout 20m ./...
 
+    step "C example: capi/example/example.c against the built library"
+    mkdir -p "$ROOT/build"
+    "${CC:-cc}" -Wall -Wextra -Werror -I "$ROOT/capi" "$ROOT/capi/example/example.c" \
+        -L "$ROOT/python/diskcache_go" -ldiskcache_go -Wl,-rpath,"$ROOT/python/diskcache_go" \
+        -o "$ROOT/build/example"
+    local example_dir
+    example_dir=$(mktemp -d)
+    "$ROOT/build/example" "$example_dir"
+    "$ROOT/build/example" "$example_dir" | grep -qx 'counter = 2' ||
+        die "C example: the second run did not see the first run's counter"
+    rm -rf "$example_dir"
+
     # The scale test (a million entries) is built only without -race.
     step "go test -count=1 -run Scale -v ./tests (without -race)"
     go test -count=1 -timeout 20m -run Scale -v ./tests

@@ -1,0 +1,42 @@
+// Package core is the storage engine of diskcache-go: a persistent key-value
+// cache in a directory, shared safely by any number of threads and
+// processes, with python-diskcache's semantics (expiry, tags, insertion and
+// eviction orders, queues) and without SQLite.
+//
+// A cache directory holds a memory-mapped index ("cache.dcg"), an undo
+// journal ("cache.dcg-journal"), a lock file and append-only segments of
+// checksummed records; values of 32 KiB and more live in their own files,
+// which the caller (the Python layer) writes and names. Open costs the same
+// for ten entries or ten million, reads take no lock, writers take one
+// lock per directory and journal every change, so a writer killed at any
+// instruction is rolled back by the next one.
+//
+// Use Open to get a Cache; every write takes a Call, which names the owner
+// of the writer lock (calls with the owner of an open transaction join it)
+// and bounds the wait for it. Keys, values and tags are Typed: a Kind and
+// its bytes, compared as SQLite compares python-diskcache's columns (the
+// integer 1 and the float 1.0 are the same key).
+//
+//	c, err := core.Open(dir, nil)
+//	if err != nil { ... }
+//	defer c.Close()
+//	err = c.Set(core.Call{}, &core.SetArgs{Key: core.Text("k"), Value: core.Blob(v), Mode: core.ModeRaw, Now: now})
+//	it, err := c.Get(core.Text("k"), now, 0, buf) // it.Value.Bytes aliases buf
+//
+// Times are float64 seconds supplied by the caller (python-diskcache reads
+// Python's clock; patched clocks must keep working). Errors are the
+// sentinels in errors.go, tested with errors.Is.
+//
+// # Caveats
+//
+//   - Local filesystems only: the index is memory-mapped, which network
+//     filesystems do not keep coherent between machines.
+//   - No durability across power loss yet: a kill -9 loses nothing that was
+//     acknowledged, a machine crash may.
+//   - Readers in other threads and processes see a transaction's writes
+//     before it commits (each write is atomic; the transaction as a whole
+//     rolls back on failure).
+//   - The index reserves 32 GiB of address space per open cache
+//     (Options.IndexReserve) and holds at most 768 segments.
+//   - Unix only (flock, mmap).
+package core
