@@ -61,6 +61,13 @@ cmd_test() {
     step "go test -race -count=1 -timeout 20m ./..."
     go test -race -count=1 -timeout 20m ./...
 
+    # Fuzzing, bounded: each target runs for FUZZTIME (default 10s).
+    local target
+    for target in core:FuzzRecord core:FuzzCorruptIndex capi:FuzzWrite; do
+        step "go test -fuzz ${target#*:} -fuzztime ${FUZZTIME:-10s} ./${target%%:*}"
+        go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-10s}" "./${target%%:*}"
+    done
+
     step "C example: capi/example/example.c against the built library"
     mkdir -p "$ROOT/build"
     "${CC:-cc}" -Wall -Wextra -Werror -I "$ROOT/capi" "$ROOT/capi/example/example.c" \

@@ -123,10 +123,16 @@ func dcg_write(h C.uint64_t, op C.int, reqp *C.uchar, reqlen C.int64_t, outp *C.
 	if c == nil {
 		return stClosed
 	}
+	return C.int(write(c, int(op), bytesOf(reqp, reqlen), out))
+}
+
+// write is dcg_write on Go slices (so it can be tested and fuzzed without
+// cgo in the test).
+func write(c *core.Cache, op int, req, out []byte) C.int {
 	if len(out) < outData {
 		return stInvalid
 	}
-	r, err := parseRequest(bytesOf(reqp, reqlen))
+	r, err := parseRequest(req)
 	if err != nil {
 		return fail(out, err)
 	}

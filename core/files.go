@@ -29,12 +29,19 @@ func (c *Cache) removeFile(name string) {
 // valuePath resolves a value file name, refusing names that would escape
 // the cache directory (a tampered record must not delete other files).
 func (c *Cache) valuePath(name string) (string, bool) {
-	if name == "" || filepath.IsAbs(name) {
+	if !safeFileName(name) {
 		return "", false
+	}
+	return filepath.Join(c.dir, filepath.Clean(name)), true
+}
+
+// safeFileName reports whether a value file name stays inside the cache
+// directory and is not one of the engine's own files.
+func safeFileName(name string) bool {
+	if name == "" || filepath.IsAbs(name) || strings.ContainsRune(name, 0) {
+		return false
 	}
 	clean := filepath.Clean(name)
-	if clean == "." || strings.HasPrefix(clean, "..") || strings.HasPrefix(filepath.Base(clean), filePrefix) {
-		return "", false
-	}
-	return filepath.Join(c.dir, clean), true
+	return clean != "." && clean != ".." && !strings.HasPrefix(clean, ".."+string(filepath.Separator)) &&
+		!strings.HasPrefix(filepath.Base(clean), filePrefix)
 }

@@ -166,6 +166,11 @@ func (c *Cache) mustEntry(id uint32) ([]byte, error) {
 // for Back, before the first for Front; 500000000000000 in an empty queue)
 // and returns the key. a.Key is ignored.
 func (c *Cache) Push(call Call, prefix string, hasPrefix bool, side Side, a *SetArgs) (Typed, error) {
+	probe := *a
+	probe.Key = Int(0) // the key is made below; check the rest
+	if err := probe.check(); err != nil {
+		return Typed{}, err
+	}
 	var key Typed
 	err := c.update(call, func(t *tx) error {
 		num, isFloat, fnum := int64(queueStart), false, 0.0

@@ -28,6 +28,9 @@ func (a *SetArgs) check() error {
 	if len(a.File) > 4096 {
 		return fmt.Errorf("%w: file name too long", ErrInvalid)
 	}
+	if a.File != "" && !safeFileName(a.File) {
+		return fmt.Errorf("%w: value file name %q must be relative and inside the cache directory", ErrInvalid, a.File)
+	}
 	return nil
 }
 
