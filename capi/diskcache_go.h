@@ -48,7 +48,7 @@
 extern "C" {
 #endif
 
-#define DCG_ABI_VERSION 1
+#define DCG_ABI_VERSION 2
 
 enum {
     DCG_OK = 0,
@@ -94,13 +94,14 @@ int dcg_version(void);
 /*
  * Opens (creating if needed) the cache in directory dir[0:dirlen].
  * [in]  size_limit, cull_limit (0 disables automatic culling), policy,
- *       timeout (seconds, for the repair an open may need)
+ *       timeout (seconds, for the repair an open may need), file_mode and
+ *       dir_mode for what it creates (0: 0600 and 0700)
  * [out] *handle
  * [out] out: error message on failure
  */
 int dcg_open(const unsigned char *dir, int64_t dirlen, int64_t size_limit,
-             int64_t cull_limit, int policy, double timeout, uint64_t *handle,
-             unsigned char *out, int64_t outcap);
+             int64_t cull_limit, int policy, double timeout, int file_mode,
+             int dir_mode, uint64_t *handle, unsigned char *out, int64_t outcap);
 
 /* Closes a handle; later calls with it give DCG_CLOSED. */
 int dcg_close(uint64_t handle);

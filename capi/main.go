@@ -22,7 +22,7 @@ import (
 
 // abiVersion changes whenever an export's signature or a buffer layout does;
 // the Python layer refuses a library with another version.
-const abiVersion = 1
+const abiVersion = 2
 
 // Status codes, stable across versions.
 const (
@@ -165,14 +165,15 @@ func dcg_version() C.int { return abiVersion }
 
 //export dcg_open
 func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C.int,
-	timeout C.double, handle *C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	timeout C.double, fileMode C.int, dirMode C.int, handle *C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
 	out := bytesOf(outp, outcap)
 	defer guard(out, &st)
 	cl := int(cullLimit)
 	if cl == 0 {
 		cl = core.NoCull
 	}
-	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: cl, Policy: core.Policy(policy), Timeout: seconds(timeout)}
+	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: cl, Policy: core.Policy(policy), Timeout: seconds(timeout),
+		FileMode: uint32(fileMode), DirMode: uint32(dirMode)}
 	c, err := core.Open(string(bytesOf(dir, dirlen)), &opts)
 	if err != nil {
 		return fail(out, err)

@@ -63,7 +63,7 @@ func Open(dir string, opts *Options) (_ *Cache, err error) {
 	}
 	o = o.withDefaults()
 	mode := os.FileMode(o.FileMode)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, os.FileMode(o.DirMode)); err != nil {
 		return nil, fmt.Errorf("create directory: %w", mapErrno(err))
 	}
 	c := &Cache{dir: dir, opts: o}

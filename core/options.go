@@ -23,9 +23,12 @@ type Options struct {
 	IndexReserve int64
 	// Statistics makes Get count hits and misses.
 	Statistics bool
-	// FileMode is the permission of files the engine creates (default 0o644
-	// masked by the umask).
+	// FileMode is the permission of files the engine creates (default
+	// 0o600: a cache can hold pickles, which must not be writable by others).
 	FileMode uint32
+	// DirMode is the permission of a cache directory the engine creates
+	// (default 0o700).
+	DirMode uint32
 }
 
 // NoCull as Options.CullLimit disables automatic culling.
@@ -37,7 +40,8 @@ const (
 	defaultTimeout      = 60 * time.Second
 	defaultSegmentSize  = 64 << 20
 	defaultIndexReserve = 32 << 30
-	defaultFileMode     = 0o644
+	defaultFileMode     = 0o600
+	defaultDirMode      = 0o700
 )
 
 // withDefaults fills the zero fields of o.
@@ -59,6 +63,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FileMode == 0 {
 		o.FileMode = defaultFileMode
+	}
+	if o.DirMode == 0 {
+		o.DirMode = defaultDirMode
 	}
 	return o
 }

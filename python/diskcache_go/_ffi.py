@@ -29,7 +29,7 @@ except ImportError as _error:  # pragma: no cover - a broken install
         'package, or run ./build.sh build in a checkout' % (_error,)
     ) from None
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 if sys.platform == 'darwin':
     LIBNAME = 'libdiskcache_go.dylib'

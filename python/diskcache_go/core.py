@@ -8,6 +8,8 @@ its API.
 
 import codecs
 import contextlib as cl
+import hashlib
+import hmac
 import errno
 import functools as ft
 import io
@@ -124,6 +126,12 @@ _buffers = _ffi.buffers
 
 _INT64_MIN = -9223372036854775808
 _INT64_MAX = 9223372036854775807
+# Bytes of the HMAC-SHA256 tag appended to pickles when a secret is set.
+_TAG_SIZE = 32
+# Settings that are never written to the directory: a secret kept next to
+# the data it protects would protect nothing.
+_SECRET_SETTINGS = ('disk_hmac_secret',)
+
 # Every file the engine and this module keep in a cache directory starts
 # with this prefix; check() never reports them as unknown.
 _ENGINE_PREFIX = 'cache.dcg'
@@ -147,17 +155,88 @@ def full_name(func):
     return func.__module__ + '.' + func.__qualname__
 
 
+def _makedirs(path, mode):
+    """os.makedirs that gives every directory it creates ``mode`` (not
+    only the last one)."""
+    parent = op.dirname(path)
+    if parent and parent != path and not op.isdir(parent):
+        _makedirs(parent, mode)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        pass
+
+
+class UntrustedDataError(pickle.UnpicklingError):
+    """A pickled key or value failed authentication and was not unpickled.
+
+    Raised when the cache has an HMAC secret (setting ``disk_hmac_secret``)
+    and a stored pickle was written without it, with another secret, or was
+    changed on disk.
+    """
+
+
 class Disk:
     """Serialization of keys and values, as in python-diskcache.
 
     Subclass it and pass the class as ``Cache(disk=...)`` to change how
     keys and values are stored.
+
+    Beyond python-diskcache's parameters: ``hmac_secret`` (bytes or str;
+    setting ``disk_hmac_secret``, never written to the directory) makes
+    every pickled key and value carry an HMAC-SHA256 tag that is checked
+    before anything is unpickled, so a pickle planted in the directory is
+    refused (`UntrustedDataError`) instead of run. ``file_mode`` and
+    ``dir_mode`` (settings ``disk_file_mode`` and ``disk_dir_mode``) are the
+    permissions of the value files and directories it creates.
     """
 
-    def __init__(self, directory, min_file_size=0, pickle_protocol=0):
+    #: Permission of value files (only the owner can read a cache's pickles).
+    file_mode = 0o600
+    #: Permission of the directories of value files.
+    dir_mode = 0o700
+
+    def __init__(self, directory, min_file_size=0, pickle_protocol=0, hmac_secret=None,
+                 file_mode=None, dir_mode=None):
         self._directory = directory
         self.min_file_size = min_file_size
         self.pickle_protocol = pickle_protocol
+        self.hmac_secret = hmac_secret
+        if file_mode is not None:
+            self.file_mode = file_mode
+        if dir_mode is not None:
+            self.dir_mode = dir_mode
+
+    @property
+    def hmac_secret(self):
+        """The secret pickles are authenticated with (bytes), or None."""
+        return self._hmac_secret
+
+    @hmac_secret.setter
+    def hmac_secret(self, secret):
+        if isinstance(secret, str):
+            secret = secret.encode('utf-8')
+        self._hmac_secret = secret
+
+    def _seal(self, data):
+        """Append the HMAC tag to pickled bytes (when a secret is set)."""
+        if self.hmac_secret is None:
+            return data
+        return data + hmac.new(self.hmac_secret, data, hashlib.sha256).digest()
+
+    def _unseal(self, data):
+        """Check and strip the HMAC tag (when a secret is set)."""
+        if self.hmac_secret is None:
+            return data
+        data = bytes(data)
+        body, tag = data[:-_TAG_SIZE], data[-_TAG_SIZE:]
+        expected = hmac.new(self.hmac_secret, body, hashlib.sha256).digest()
+        if len(data) < _TAG_SIZE or not hmac.compare_digest(tag, expected):
+            raise UntrustedDataError(
+                'refusing to unpickle data that fails HMAC authentication '
+                '(written without this cache\'s secret, or changed on disk)'
+            )
+        return body
 
     def hash(self, key):
         """Portable hash of ``key`` (used to route FanoutCache shards)."""
@@ -187,7 +266,7 @@ class Disk:
             return key, True
         else:
             data = pickle.dumps(key, protocol=self.pickle_protocol)
-            result = pickletools.optimize(data)
+            result = self._seal(pickletools.optimize(data))
             return sqlite3.Binary(result), False
 
     def get(self, key, raw):
@@ -195,7 +274,7 @@ class Disk:
         if raw:
             return bytes(key) if type(key) is sqlite3.Binary else key
         else:
-            return pickle.load(io.BytesIO(key))
+            return pickle.load(io.BytesIO(self._unseal(key)))
 
     def store(self, value, read, key=UNKNOWN):
         """Convert ``value`` to ``(size, mode, filename, db_value)``."""
@@ -226,7 +305,7 @@ class Disk:
             size = self._write(full_path, iterator, 'xb')
             return size, MODE_BINARY, filename, None
         else:
-            result = pickle.dumps(value, protocol=self.pickle_protocol)
+            result = self._seal(pickle.dumps(value, protocol=self.pickle_protocol))
             if len(result) < min_file_size:
                 return 0, MODE_PICKLE, None, sqlite3.Binary(result)
             else:
@@ -238,10 +317,12 @@ class Disk:
         full_dir, _ = op.split(full_path)
         for count in range(1, 11):
             with cl.suppress(OSError):
-                os.makedirs(full_dir)
+                _makedirs(full_dir, self.dir_mode)
             try:
-                # Exclusive creation: a name is never reused.
-                writer = open(full_path, mode, encoding=encoding)
+                # Exclusive creation (a name is never reused), with the
+                # file's permission set as it is created.
+                fd = os.open(full_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.file_mode)
+                writer = os.fdopen(fd, mode.replace('x', 'w'), encoding=encoding)
             except OSError:
                 if count == 10:
                     # Give up after 10 tries to open the file.
@@ -271,9 +352,11 @@ class Disk:
         elif mode == MODE_PICKLE:
             if value is None:
                 with open(op.join(self._directory, filename), 'rb') as reader:
-                    return pickle.load(reader)
+                    if self.hmac_secret is None:
+                        return pickle.load(reader)
+                    return pickle.loads(self._unseal(reader.read()))
             else:
-                return pickle.load(io.BytesIO(value))
+                return pickle.load(io.BytesIO(self._unseal(value)))
 
     def filename(self, key=UNKNOWN, value=UNKNOWN):
         """Return a new ``(relative, full)`` path for a value file."""
@@ -490,6 +573,11 @@ def _persistable(value):
     return value
 
 
+def _persisted_form(sets):
+    """The settings as they are written to the directory (no secrets)."""
+    return {key: _persistable(value) for key, value in sets.items() if key not in _SECRET_SETTINGS}
+
+
 def _merge_settings(persisted, settings):
     """Defaults, overridden by the persisted settings, then by keywords."""
     sets = DEFAULT_SETTINGS.copy()
@@ -521,8 +609,7 @@ def _settings_load(directory):
 
 def _settings_store(directory, settings):
     data = {}
-    for key, value in settings.items():
-        value = _persistable(value)
+    for key, value in _persisted_form(settings).items():
         if type(value) is bytes:
             value = {'$bytes': value.hex()}
         elif value is not None and type(value) not in (int, float, str):
@@ -531,6 +618,7 @@ def _settings_store(directory, settings):
     path = op.join(directory, _SETTINGS_FILE)
     fd, tmp = tempfile.mkstemp(prefix=_SETTINGS_FILE + '.', dir=directory)
     try:
+        os.fchmod(fd, settings.get('disk_file_mode', Disk.file_mode))
         with os.fdopen(fd, 'wb') as writer:
             writer.write(json.dumps(data, sort_keys=True).encode('utf-8'))
         os.replace(tmp, path)
@@ -538,6 +626,7 @@ def _settings_store(directory, settings):
         with cl.suppress(OSError):
             os.unlink(tmp)
         raise
+
 
 class Cache:
     """Disk and file backed cache."""
@@ -567,10 +656,14 @@ class Cache:
         self._gen = -1
         self._disk = None
         self._txn_depth = {}  # thread id -> depth of its open transact()
+        # Permissions of the engine's files, until the Disk (which holds the
+        # settings' values) exists.
+        self._modes = (settings.get('disk_file_mode', Disk.file_mode),
+                       settings.get('disk_dir_mode', Disk.dir_mode))
 
         if not op.isdir(directory):
             try:
-                os.makedirs(directory, 0o755)
+                os.makedirs(directory, settings.get('disk_dir_mode', Disk.dir_mode))
             except OSError as error:
                 if error.errno != errno.EEXIST:
                     raise EnvironmentError(
@@ -585,7 +678,7 @@ class Cache:
         self._connect()
         persisted = _settings_load(directory)
         sets = _merge_settings(persisted, settings)
-        if {key: _persistable(value) for key, value in sets.items()} != persisted:
+        if _persisted_form(sets) != persisted:
             # Only a change takes the writer lock: opening with the settings
             # already persisted (the usual case) writes nothing.
             with self._locked(retry=True):
@@ -594,6 +687,8 @@ class Cache:
 
         kwargs = {key[5:]: value for key, value in sets.items() if key.startswith('disk_')}
         self._disk = disk(directory, **kwargs)
+        self._modes = (getattr(self._disk, 'file_mode', Disk.file_mode),
+                       getattr(self._disk, 'dir_mode', Disk.dir_mode))
         self._fast_get = False
 
         for key, value in sets.items():
@@ -617,6 +712,8 @@ class Cache:
             int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit'])),
             policy,
             self._timeout_seconds(False),
+            self._modes[0],
+            self._modes[1],
             handle,
             bufs.ptr,
             bufs.size,
@@ -1523,7 +1620,11 @@ class Cache:
         self._policy_name = name
         # get() may skip the Disk methods only for the stock Disk, and must
         # be a write when the policy records reads.
-        self._fast_get = type(self._disk) is Disk and EVICTION_POLICY[name]['get'] is None
+        self._fast_get = (
+            type(self._disk) is Disk
+            and self._disk.hmac_secret is None
+            and EVICTION_POLICY[name]['get'] is None
+        )
         size_limit = int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']))
         cull_limit = int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
         status = self._call(_ffi.lib().dcg_limits, size_limit, cull_limit, _POLICY_IDS[name])

@@ -129,8 +129,22 @@ def test_read_and_file_values(make_pair, both):
     both(ref, new, lambda c: c.get('f', read=True).read())
 
 
-def test_check_finds_and_fixes(make_pair, both):
-    ref, new = make_pair()
+def test_check_finds_and_fixes(impl, tmp_path, both):
+    # Value files get distinct first-level directories (a random name could
+    # put both in one directory, and then check() reports one fewer).
+    def numbered(module):
+        class Numbered(module.Disk):
+            count = 0
+
+            def filename(self, key=None, value=None):
+                Numbered.count += 1
+                name = os.path.join('%02x' % Numbered.count, 'aa', 'v%d.val' % Numbered.count)
+                return name, os.path.join(self._directory, name)
+
+        return Numbered
+
+    ref = reference.Cache(str(tmp_path / 'ref'), disk=numbered(reference))
+    new = impl.Cache(str(tmp_path / 'new'), disk=numbered(impl))
     for cache in (ref, new):
         cache.set('big', b'x' * 50000)
         cache.set('gone', b'y' * 50000)
@@ -157,6 +171,8 @@ def test_check_finds_and_fixes(make_pair, both):
     both(ref, new, lambda c: summary(c, True))
     both(ref, new, lambda c: summary(c, False))
     both(ref, new, lambda c: (c.get('gone'), c.get('big') == b'x' * 50000, len(c)))
+    ref.close()
+    new.close()
 
 
 @pytest.mark.parametrize('policy', ['least-recently-stored', 'least-recently-used',
