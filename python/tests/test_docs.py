@@ -6,7 +6,7 @@ import re
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DOCS = ['README.md'] + [
+DOCS = ['README.md', 'SECURITY.md'] + [
     os.path.join('docs', name) for name in sorted(os.listdir(os.path.join(ROOT, 'docs')))
     if name.endswith('.md')
 ]
