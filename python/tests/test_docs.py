@@ -2,6 +2,7 @@
 
 import os
 import re
+import textwrap
 
 import pytest
 
@@ -16,8 +17,8 @@ def blocks():
     for doc in DOCS:
         with open(os.path.join(ROOT, doc), encoding='utf-8') as f:
             text = f.read()
-        for number, match in enumerate(re.finditer(r'```python\n(.*?)```', text, re.S)):
-            yield pytest.param(match.group(1), id='%s-%d' % (doc, number))
+        for number, match in enumerate(re.finditer(r'```python\n(.*?)^[ ]*```', text, re.S | re.M)):
+            yield pytest.param(textwrap.dedent(match.group(1)), id='%s-%d' % (doc, number))
 
 
 @pytest.mark.parametrize('code', list(blocks()))
