@@ -5,6 +5,7 @@
 #   ./build.sh test [ARGS]    install test deps, build, gofmt, go vet, go test -race,
 #                             then pytest python/tests (ARGS go to pytest, e.g. -k foo)
 #   ./build.sh bench [ARGS]   build, then python benchmarks/bench_basic.py ARGS
+#   ./build.sh wheel [OUTDIR] build the wheel and the sdist into OUTDIR (dist/)
 #
 # $PYTHON picks the interpreter (default: python3); run inside a virtualenv to
 # keep the test dependencies out of your system Python.
@@ -14,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$(pwd)
 PYTHON=${PYTHON:-python3}
 
-TEST_DEPS=(pytest hypothesis "diskcache==5.6.3" psutil "cffi>=1.15" django)
+TEST_DEPS=(pytest hypothesis "diskcache==5.6.3" psutil "cffi>=1.15" django "mypy<2" build auditwheel)
 
 step() {
     printf '\n==> %s\n' "$*"
@@ -151,6 +152,7 @@ main() {
         build) cmd_build "$@" ;;
         test) cmd_test "$@" ;;
         bench) cmd_bench "$@" ;;
+        wheel) "$ROOT/scripts/build_wheel.sh" "$@" ;;
         -h | --help | help) usage ;;
         *)
             usage >&2

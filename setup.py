@@ -10,7 +10,9 @@ loaded here by file path, without importing the package.
 
 import importlib.util
 import os
+import platform
 import re
+import struct
 
 from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
@@ -93,6 +95,180 @@ class build_go(build_ext):
 
 cmdclass = {"build_ext": build_go}
 
+
+# -- platform tag -------------------------------------------------------------
+#
+# On Linux the wheel gets a manylinux tag (PEP 600) computed from the built
+# libraries themselves, as auditwheel would: every ELF file of the package
+# may link only libraries of the manylinux policy (libc, libpthread, libdl...)
+# and the newest GLIBC_x.y symbol version any of them needs gives the tag
+# manylinux_x_y_<arch>. Go's c-shared library and the cffi extension link
+# only libc, so this always succeeds with glibc; anything else (musl, a
+# library outside the policy, GLIBC_PRIVATE) keeps the plain linux_<arch>
+# tag, which PyPI refuses but pip installs locally. On macOS a universal2
+# interpreter would tag the wheel universal2, but Go builds one architecture:
+# the tag names the machine's, and its macOS version is raised to the
+# minimum the libraries were built for. $DISKCACHE_GO_WHEEL_PLAT overrides
+# the platform tag (e.g. linux_x86_64, to run auditwheel repair yourself).
+
+#: Libraries a manylinux wheel may link without shipping them (the part of
+#: auditwheel's policy a C or Go library can use).
+MANYLINUX_LIBRARIES = frozenset((
+    "libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1",
+    "libresolv.so.2", "libutil.so.1", "libnsl.so.1", "libgcc_s.so.1",
+    "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld-linux.so.2",
+    "ld-linux-armhf.so.3", "ld64.so.2", "ld64.so.1",
+))
+#: The oldest glibc a manylinux tag here claims (manylinux2014's).
+MANYLINUX_FLOOR = (2, 17)
+
+_SHT_DYNAMIC = 6
+_SHT_GNU_VERNEED = 0x6FFFFFFE
+_DT_NEEDED = 1
+
+
+def elf_dependencies(data):
+    """Return ``(needed, versions)`` of an ELF shared object: its DT_NEEDED
+    libraries, and the (library, version name) pairs of its symbol version
+    requirements, such as ``("libc.so.6", "GLIBC_2.34")``. None if *data*
+    is not ELF or has no dynamic section to read them from."""
+    if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+        return None
+    end = "<" if data[5] == 1 else ">"
+    if data[4] == 2:  # ELFCLASS64
+        shoff = struct.unpack_from(end + "Q", data, 0x28)[0]
+        shentsize, shnum = struct.unpack_from(end + "HH", data, 0x3A)
+        section_format, dyn_format = end + "IIQQQQIIQQ", end + "qQ"
+    else:
+        shoff = struct.unpack_from(end + "I", data, 0x20)[0]
+        shentsize, shnum = struct.unpack_from(end + "HH", data, 0x2E)
+        section_format, dyn_format = end + "IIIIIIIIII", end + "iI"
+    sections = [
+        struct.unpack_from(section_format, data, shoff + index * shentsize)
+        for index in range(shnum)
+    ]
+
+    def string(strtab, offset):
+        start = sections[strtab][4] + offset
+        return data[start:data.index(b"\0", start)].decode("ascii", "replace")
+
+    needed, versions = [], []
+    if not any(section[1] == _SHT_DYNAMIC for section in sections):
+        return None  # no dynamic section (or no section headers): unknown
+    for _, kind, _, _, offset, size, link, info, _, _ in sections:
+        if kind == _SHT_DYNAMIC:
+            step = struct.calcsize(dyn_format)
+            for pos in range(offset, offset + size, step):
+                tag, value = struct.unpack_from(dyn_format, data, pos)
+                if tag == _DT_NEEDED:
+                    needed.append(string(link, value))
+        elif kind == _SHT_GNU_VERNEED:
+            pos = offset
+            for _ in range(info):
+                _, count, file_name, aux, next_need = struct.unpack_from(end + "HHIII", data, pos)
+                library = string(link, file_name)
+                aux_pos = pos + aux
+                for _ in range(count):
+                    _, _, _, name, next_aux = struct.unpack_from(end + "IHHII", data, aux_pos)
+                    versions.append((library, string(link, name)))
+                    aux_pos += next_aux
+                pos += next_need
+    return needed, versions
+
+
+def manylinux_glibc(paths):
+    """The (major, minor) glibc version the shared libraries at *paths* need,
+    at least MANYLINUX_FLOOR; None if any of them is outside the manylinux
+    policy (another library, a non-GLIBC version, an ELF file whose
+    dependencies cannot be read) or if none is an ELF file."""
+    newest = MANYLINUX_FLOOR
+    found = False
+    for path in paths:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data[:4] != b"\x7fELF":
+            continue
+        deps = elf_dependencies(data)
+        if deps is None:
+            return None
+        found = True
+        needed, versions = deps
+        if any(library not in MANYLINUX_LIBRARIES for library in needed):
+            return None
+        for library, version in versions:
+            if library not in MANYLINUX_LIBRARIES:
+                return None
+            m = re.match(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)?$", version)
+            if m is None:
+                if version.startswith("GCC_") and library == "libgcc_s.so.1":
+                    continue
+                return None  # GLIBC_PRIVATE or an unknown version namespace
+            newest = max(newest, (int(m.group(1)), int(m.group(2))))
+    return newest if found else None
+
+
+def macho_min_macos(data):
+    """The minimum macOS (major, minor) of a thin 64-bit Mach-O file, from
+    LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX; None if not found."""
+    if data[:4] != b"\xcf\xfa\xed\xfe":  # MH_MAGIC_64, little-endian
+        return None
+    ncmds = struct.unpack_from("<I", data, 16)[0]
+    pos = 32
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from("<II", data, pos)
+        if cmd == 0x32:  # LC_BUILD_VERSION: platform, minos, sdk, ntools
+            platform_id, minos = struct.unpack_from("<II", data, pos + 8)
+            if platform_id == 1:  # PLATFORM_MACOS
+                return minos >> 16, (minos >> 8) & 0xFF
+        elif cmd == 0x24:  # LC_VERSION_MIN_MACOSX: version, sdk
+            version = struct.unpack_from("<I", data, pos + 8)[0]
+            return version >> 16, (version >> 8) & 0xFF
+        pos += size
+    return None
+
+
+def platform_tag(plat, files, machine=None):
+    """The wheel platform tag for the built *files*, given setuptools' *plat*
+    (e.g. ``linux_x86_64`` or ``macosx_10_9_universal2``)."""
+    override = os.environ.get("DISKCACHE_GO_WHEEL_PLAT")
+    if override:
+        return override
+    if plat.startswith("linux_"):
+        arch = plat[len("linux_"):]
+        glibc = manylinux_glibc(files)
+        if glibc is None:
+            return plat
+        tag = "manylinux_%d_%d_%s" % (glibc + (arch,))
+        if glibc == (2, 17):  # the legacy alias, for pip < 20.3
+            tag += ".manylinux2014_" + arch
+        return tag
+    m = re.match(r"macosx_(\d+)_(\d+)_(\w+)$", plat)
+    if m:
+        version = (int(m.group(1)), int(m.group(2)))
+        arch = m.group(3)
+        if arch in ("universal2", "universal", "intel", "fat", "fat3", "fat64"):
+            arch = machine or platform.machine()
+        for path in files:
+            with open(path, "rb") as f:
+                needs = macho_min_macos(f.read())
+            if needs is not None:
+                version = max(version, needs)
+        if version[0] >= 11:  # from macOS 11 on, tags carry no minor version
+            version = (version[0], 0)
+        return "macosx_%d_%d_%s" % (version + (arch,))
+    return plat
+
+
+def native_files(root):
+    """The shared libraries and extensions below *root*."""
+    found = []
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            if name.endswith((".so", ".dylib", ".dll", ".pyd")):
+                found.append(os.path.join(dirpath, name))
+    return sorted(found)
+
+
 try:  # tag the wheel cp39-abi3-<platform>: the extension uses only the
     # stable ABI (cffi's py_limited_api), so one wheel serves CPython >= 3.9.
     try:
@@ -107,7 +283,9 @@ try:  # tag the wheel cp39-abi3-<platform>: the extension uses only the
 
         def get_tag(self):
             _, _, plat = super().get_tag()
-            return "cp39", "abi3", plat
+            # get_tag runs after the build was installed into bdist_dir.
+            files = native_files(self.bdist_dir) if self.bdist_dir else []
+            return "cp39", "abi3", platform_tag(plat, files)
 
     cmdclass["bdist_wheel"] = bdist_wheel_platform
 except ImportError:  # no wheel support: pip would not build a wheel anyway
@@ -124,35 +302,47 @@ try:
 except OSError:
     long_description = ""
 
-setup(
-    name="diskcache-go",
-    version=read_version(),
-    description=(
-        "Disk and file backed cache with a Go storage engine; "
-        "a drop-in replacement for python-diskcache 5.6.3"
-    ),
-    long_description=long_description,
-    long_description_content_type="text/markdown",
-    license="Apache-2.0",
-    author="diskcache-go developers",
-    python_requires=">=3.9",
-    package_dir={"": "python"},
-    packages=PACKAGES,
-    package_data={"diskcache_go": [LIBRARY, "_dcg.*.so", "_dcg.*.pyd"]},
-    include_package_data=False,
-    install_requires=["cffi>=1.15"],
-    distclass=BinaryDistribution,
-    cmdclass=cmdclass,
-    zip_safe=False,
-    classifiers=[
-        "Development Status :: 3 - Alpha",
-        "Programming Language :: Python :: 3",
-        "Programming Language :: Python :: 3 :: Only",
-        "Programming Language :: Go",
-        "Operating System :: POSIX :: Linux",
-        "Operating System :: MacOS",
-        "Operating System :: Microsoft :: Windows",
-        "Topic :: Database",
-        "Topic :: Software Development :: Libraries",
-    ],
-)
+# pip (setuptools.build_meta) and `python setup.py` run this file as __main__;
+# the tests import it under another name to check the helpers above.
+if __name__ == "__main__":
+    setup(
+        name="diskcache-go",
+        version=read_version(),
+        description=(
+            "Disk and file backed cache with a Go storage engine; "
+            "a drop-in replacement for python-diskcache 5.6.3"
+        ),
+        long_description=long_description,
+        long_description_content_type="text/markdown",
+        license="Apache-2.0",
+        author="diskcache-go developers",
+        python_requires=">=3.9",
+        package_dir={"": "python"},
+        packages=PACKAGES,
+        # py.typed and the .pyi stubs: the package's type information (PEP 561).
+        package_data={"diskcache_go": [LIBRARY, "_dcg.*.so", "_dcg.*.pyd", "py.typed", "*.pyi"]},
+        include_package_data=False,
+        install_requires=["cffi>=1.15"],
+        distclass=BinaryDistribution,
+        cmdclass=cmdclass,
+        zip_safe=False,
+        entry_points={"console_scripts": ["diskcache-go = diskcache_go.cli:main"]},
+        classifiers=[
+            "Development Status :: 3 - Alpha",
+            "Programming Language :: Python :: 3",
+            "Programming Language :: Python :: 3 :: Only",
+            "Programming Language :: Python :: 3.9",
+            "Programming Language :: Python :: 3.10",
+            "Programming Language :: Python :: 3.11",
+            "Programming Language :: Python :: 3.12",
+            "Programming Language :: Python :: 3.13",
+            "Programming Language :: Python :: 3.14",
+            "Programming Language :: Python :: Implementation :: CPython",
+            "Programming Language :: Go",
+            "Operating System :: POSIX :: Linux",
+            "Operating System :: MacOS",
+            "Topic :: Database",
+            "Topic :: Software Development :: Libraries",
+            "Typing :: Typed",
+        ],
+    )

@@ -170,6 +170,13 @@ int dcg_write(uint64_t handle, int op, const unsigned char *req, int64_t reqlen,
 int dcg_check(uint64_t handle, uint64_t owner, double timeout, int fix,
               unsigned char *out, int64_t outcap);
 
+/*
+ * Returns 1 and writes the filesystem's name (NUL-terminated) to out when
+ * the cache is on a network or FUSE filesystem (nfs, smb, cifs, fuse, ...),
+ * 0 on a local one, -DCG_CLOSED for a closed handle.
+ */
+int dcg_filesystem(uint64_t handle, unsigned char *out, int64_t outcap);
+
 /* Writes up to cap descriptors held by open caches; returns how many. */
 int64_t dcg_fds(int32_t *fds, int64_t cap);
 

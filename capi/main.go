@@ -426,3 +426,25 @@ func dcg_getv(h C.uint64_t, kkind C.int, key *C.uchar, klen C.int64_t, now C.dou
 	}
 	return C.int64_t(le64(out, outVLen)<<6 | (kinds>>8&7)<<3 | kinds&7)
 }
+
+// dcg_filesystem writes the name of the network or FUSE filesystem holding
+// the cache into out (NUL-terminated) and returns 1, or returns 0 for a
+// local filesystem; a closed handle gives -DCG_CLOSED.
+//
+//export dcg_filesystem
+func dcg_filesystem(h C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return -stClosed
+	}
+	name, network := c.Filesystem()
+	if !network {
+		return 0
+	}
+	if len(out) > 0 {
+		out[copy(out[:len(out)-1], name)] = 0
+	}
+	return 1
+}

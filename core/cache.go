@@ -440,3 +440,12 @@ func nowOr(now float64) float64 {
 	}
 	return now
 }
+
+// Filesystem reports the filesystem the cache lives on, by statfs: its
+// name when it is a network or FUSE filesystem (nfs, smb, cifs, fuse, ...)
+// and whether it is one. The index is memory-mapped, and such filesystems
+// do not keep a mapping coherent between machines.
+func (c *Cache) Filesystem() (name string, network bool) {
+	_, name, network = filesystem(c.dir)
+	return name, network
+}

@@ -57,5 +57,5 @@ except ImportError:
     pass
 
 __title__ = 'diskcache_go'
-__build__ = 0x000100
+__build__ = int(''.join('%02x' % int(part) for part in __version__.split('.')[:3]), 16)
 __license__ = 'Apache 2.0'

@@ -17,9 +17,10 @@ and reopen their directory.
 import os
 import sqlite3
 import struct
-import sys
 import tempfile
 import threading
+
+from ._build import library_filename
 
 try:
     from ._dcg import ffi, lib as _C
@@ -31,12 +32,8 @@ except ImportError as _error:  # pragma: no cover - a broken install
 
 ABI_VERSION = 2
 
-if sys.platform == 'darwin':
-    LIBNAME = 'libdiskcache_go.dylib'
-elif sys.platform == 'win32':
-    LIBNAME = 'diskcache_go.dll'
-else:
-    LIBNAME = 'libdiskcache_go.so'
+# The library's file name by platform, as the build names it.
+LIBNAME = library_filename()
 
 LIBPATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBNAME)
 

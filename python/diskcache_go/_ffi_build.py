@@ -41,6 +41,7 @@ EXPORTS = [
     ('int', 'dcg_check', 'uint64_t handle, uint64_t owner, double timeout, int fix, char *out, '
                          'int64_t outcap'),
     ('int64_t', 'dcg_fds', 'int32_t *fds, int64_t cap'),
+    ('int', 'dcg_filesystem', 'uint64_t handle, char *out, int64_t outcap'),
 ]
 
 CDEF = '\n'.join('%s %s(%s);' % export for export in EXPORTS) + '''

@@ -167,6 +167,22 @@ def _makedirs(path, mode):
         pass
 
 
+# Storage errors, defined next to the library calls that raise them.
+Error = _ffi.Error
+CorruptionError = _ffi.CorruptionError
+StorageFullError = _ffi.StorageFullError
+
+
+class NetworkFilesystemWarning(UserWarning):
+    """The cache directory is on a network or FUSE filesystem.
+
+    diskcache-go maps its index into memory, which such filesystems do not
+    keep coherent between machines: processes on one machine are safe,
+    processes on several machines sharing the directory are not (see
+    docs/network-filesystems.md).
+    """
+
+
 class UntrustedDataError(pickle.UnpicklingError):
     """A pickled key or value failed authentication and was not unpickled.
 
@@ -691,6 +707,7 @@ class Cache:
                        getattr(self._disk, 'dir_mode', Disk.dir_mode))
         self._fast_get = False
 
+        self._warn_network_filesystem()
         for key, value in sets.items():
             self.reset(key, value, update=False)
         for key in METADATA:
@@ -731,6 +748,18 @@ class Cache:
         if self._gen != _ffi.GEN[0] or self._handle is None:
             return self._connect()
         return self._handle
+
+    def _warn_network_filesystem(self):
+        name = _ffi.ffi.new('char[]', 64)
+        if _ffi.lib().dcg_filesystem(self._h(), name, 64) == 1:
+            warnings.warn(
+                'cache directory %s is on a %s filesystem: safe for processes on this '
+                'machine, not for processes on several machines sharing it '
+                '(see docs/network-filesystems.md)'
+                % (self._directory, _ffi.ffi.string(name).decode('ascii', 'replace')),
+                NetworkFilesystemWarning,
+                stacklevel=3,
+            )
 
     def _forget(self, handle):
         """Drop a handle another thread closed (not a newer one it opened)."""

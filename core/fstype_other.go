@@ -1,0 +1,6 @@
+//go:build !linux
+
+package core
+
+// filesystem is not detected on this platform yet.
+func filesystem(dir string) (magic int64, name string, network bool) { return 0, "", false }
