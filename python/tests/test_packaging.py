@@ -15,7 +15,6 @@ cffi); set ``DISKCACHE_GO_SKIP_PACKAGING=1`` to skip them offline. They take
 about a minute.
 """
 
-import ast
 import glob
 import importlib.util
 import os
@@ -362,40 +361,27 @@ def _load_setup():
     return module
 
 
-def _ffi_libname(platform):
-    """The LIBNAME _ffi.py picks on *platform* (its top-level if/elif on
-    sys.platform, evaluated without importing the module)."""
-    with open(os.path.join(PACKAGE, '_ffi.py'), encoding='utf-8') as f:
-        tree = ast.parse(f.read())
-    for node in tree.body:
-        if isinstance(node, ast.If) and 'LIBNAME' in ast.unparse(node) and 'sys.platform' in ast.unparse(node):
-            namespace = {'sys': type('sys', (), {'platform': platform})}
-            exec(compile(ast.Module(body=[node], type_ignores=[]), '_ffi.py', 'exec'), namespace)
-            return namespace['LIBNAME']
-    raise AssertionError('_ffi.py has no `if sys.platform ...: LIBNAME = ...` block')
-
-
 LIBRARY_NAMES = [
     ('linux', 'libdiskcache_go.so'),
     ('darwin', 'libdiskcache_go.dylib'),
-    pytest.param('win32', 'libdiskcache_go.dll', marks=pytest.mark.xfail(
-        reason="_ffi.py names the Windows library 'diskcache_go.dll' but _build.py builds "
-               "'libdiskcache_go.dll': _ffi.py should use _build.library_filename()")),
+    ('win32', 'libdiskcache_go.dll'),
 ]
 
 
 @pytest.mark.parametrize('platform, expected', LIBRARY_NAMES)
 def test_library_name_per_platform(platform, expected):
-    """The build (_build.py, used by setup.py and build.sh) and the loader
-    (_ffi.py) name the library the same way on each platform."""
+    """The build (_build.py, used by setup.py and build.sh) names the
+    library by platform."""
     assert _load_builder().library_filename(platform) == expected
-    assert _ffi_libname(platform) == expected
 
 
 def test_setup_ships_the_platform_library():
+    """setup.py ships, and the loader (_ffi.py) loads, the file the build
+    names: both ask _build.library_filename()."""
     setup = _load_setup()
     assert setup.LIBRARY == _load_builder().library_filename()
-    assert setup.LIBRARY == _ffi_libname(sys.platform)
+    with open(os.path.join(PACKAGE, '_ffi.py'), encoding='utf-8') as f:
+        assert 'LIBNAME = library_filename()' in f.read()
 
 
 # -- the platform tag (setup.py) ---------------------------------------------
