@@ -177,6 +177,9 @@ int dcg_check(uint64_t handle, uint64_t owner, double timeout, int fix,
  */
 int dcg_filesystem(uint64_t handle, unsigned char *out, int64_t outcap);
 
+/* [out] out[3]: goroutines, Go heap bytes in use, open handles (leak tests). */
+int dcg_runtime(int64_t *out);
+
 /* Writes up to cap descriptors held by open caches; returns how many. */
 int64_t dcg_fds(int32_t *fds, int64_t cap);
 

@@ -12,6 +12,7 @@ import "C"
 import (
 	"errors"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -447,4 +448,18 @@ func dcg_filesystem(h C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
 		out[copy(out[:len(out)-1], name)] = 0
 	}
 	return 1
+}
+
+// dcg_runtime writes the library's Go runtime figures, for leak tests:
+// out[0] goroutines, out[1] heap bytes in use, out[2] open caches.
+//
+//export dcg_runtime
+func dcg_runtime(outp *C.int64_t) C.int {
+	out := unsafe.Slice((*int64)(unsafe.Pointer(outp)), 3)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	n := int64(0)
+	handles.Range(func(_, _ any) bool { n++; return true })
+	out[0], out[1], out[2] = int64(runtime.NumGoroutine()), int64(ms.HeapInuse), n
+	return stOK
 }

@@ -42,6 +42,7 @@ EXPORTS = [
                          'int64_t outcap'),
     ('int64_t', 'dcg_fds', 'int32_t *fds, int64_t cap'),
     ('int', 'dcg_filesystem', 'uint64_t handle, char *out, int64_t outcap'),
+    ('int', 'dcg_runtime', 'int64_t *out'),
 ]
 
 CDEF = '\n'.join('%s %s(%s);' % export for export in EXPORTS) + '''
