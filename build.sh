@@ -64,7 +64,7 @@ cmd_test() {
 
     # Fuzzing, bounded: each target runs for FUZZTIME (default 10s).
     local target
-    for target in core:FuzzRecord core:FuzzCorruptIndex capi:FuzzWrite; do
+    for target in core:FuzzRecord core:FuzzCorruptIndex capi:FuzzWrite capi:FuzzRead; do
         step "go test -fuzz ${target#*:} -fuzztime ${FUZZTIME:-10s} ./${target%%:*}"
         go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-10s}" "./${target%%:*}"
     done

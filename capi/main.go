@@ -234,10 +234,15 @@ func dcg_get(h C.uint64_t, kkind C.int, key *C.uchar, klen C.int64_t, now C.doub
 	if c == nil {
 		return stClosed
 	}
+	return get(c, int(kkind), bytesOf(key, klen), float64(now), int(flags), out)
+}
+
+// get is dcg_get on Go values (tested and fuzzed without cgo).
+func get(c *core.Cache, kind int, key []byte, now float64, flags int, out []byte) C.int {
 	if len(out) < outData {
 		return stInvalid
 	}
-	it, err := c.Get(core.Typed{Kind: core.Kind(kkind), Bytes: bytesOf(key, klen)}, float64(now), core.GetFlags(flags), out[outData:])
+	it, err := c.Get(core.Typed{Kind: core.Kind(kind), Bytes: key}, now, core.GetFlags(flags), out[outData:])
 	if err != nil {
 		if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(it.Need+outData))
@@ -316,17 +321,19 @@ func dcg_keys(h C.uint64_t, curID C.uint32_t, curRowid C.uint64_t, bound C.uint6
 	if c == nil {
 		return stClosed
 	}
-	if len(out) < outData {
-		return stInvalid
-	}
-	room := len(out) - outData - 8*int(max)
-	if room < 0 || max <= 0 {
+	return keys(c, core.Cursor{ID: uint32(curID), Rowid: uint64(curRowid)}, uint64(bound), reverse != 0, int(max), out)
+}
+
+// keys is dcg_keys on Go values.
+func keys(c *core.Cache, cur core.Cursor, bound uint64, reverse bool, max int, out []byte) C.int {
+	room := len(out) - outData - 8*max
+	if room < 0 || max <= 0 || max > 1<<20 {
 		return stInvalid
 	}
 	// Each key costs 8 header bytes in out, so keys that fit in scratch
 	// always fit in out and the cursor core returns stays exact.
 	scratch := make([]byte, room)
-	items, next, err := c.Keys(core.Cursor{ID: uint32(curID), Rowid: uint64(curRowid)}, uint64(bound), reverse != 0, int(max), scratch)
+	items, next, err := c.Keys(cur, bound, reverse, max, scratch)
 	if err != nil {
 		if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(2*len(out)))
@@ -373,12 +380,17 @@ func dcg_keys_sorted(h C.uint64_t, hasAfter C.int, kind C.int, key *C.uchar, kle
 	if c == nil {
 		return stClosed
 	}
-	room := len(out) - outData - 8*int(max)
-	if room < 0 || max <= 0 {
+	return keysSorted(c, core.Typed{Kind: core.Kind(kind), Bytes: bytesOf(key, klen)}, hasAfter != 0, reverse != 0, int(max), out)
+}
+
+// keysSorted is dcg_keys_sorted on Go values.
+func keysSorted(c *core.Cache, after core.Typed, hasAfter, reverse bool, max int, out []byte) C.int {
+	room := len(out) - outData - 8*max
+	if room < 0 || max <= 0 || max > 1<<20 {
 		return stInvalid
 	}
 	scratch := make([]byte, room)
-	items, err := c.KeysSorted(core.Typed{Kind: core.Kind(kind), Bytes: bytesOf(key, klen)}, hasAfter != 0, reverse != 0, int(max), scratch)
+	items, err := c.KeysSorted(after, hasAfter, reverse, max, scratch)
 	if err != nil {
 		if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(2*len(out)))

@@ -323,7 +323,10 @@ func (t *tx) setParent(n, p uint32) error {
 // the end" (no bound). It works for readers (under the seqlock) and writers.
 func (c *Cache) seek(key Typed, bounded, inclusive, reverse bool) (uint32, error) {
 	x := c.idx
-	sk := sortKey(key)
+	var sk uint64
+	if bounded {
+		sk = sortKey(key)
+	}
 	best := uint32(nilID)
 	limit := uint64(x.u32(offEntryHigh)) + 1
 	for n, steps := x.u32(offTreeRoot), uint64(0); n != nilID; steps++ {

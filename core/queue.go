@@ -79,6 +79,9 @@ func (c *Cache) next(n uint32, reverse bool) (uint32, error) {
 // hasAfter is false), or before it when reverse. The keys are copied into
 // buf. Fewer than max items means the end was reached.
 func (c *Cache) KeysSorted(after Typed, hasAfter, reverse bool, max int, buf []byte) ([]Item, error) {
+	if hasAfter && !after.valid() {
+		return nil, ErrInvalid
+	}
 	var items []Item
 	err := c.read(func() error {
 		items = items[:0]
