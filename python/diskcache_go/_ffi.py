@@ -119,8 +119,13 @@ class CorruptionError(Error):
     """A cache file failed validation (checksum, magic or structure)."""
 
 
-class StorageFullError(Error):
-    """The device is full (ENOSPC) or an engine limit was reached."""
+class StorageFullError(Error, OSError):
+    """The device is full (ENOSPC) or an engine limit was reached.
+
+    Both an `Error` (so a ``sqlite3.OperationalError``, what python-diskcache
+    raises for a full database) and an ``OSError`` with ``errno.ENOSPC``
+    (what it raises for a full disk while writing a value file).
+    """
 
 
 def _load(path):
@@ -248,7 +253,7 @@ def raise_for(status, bufs, what):
         raise CorruptionError(text)
     if status == FULL:
         import errno
-        raise StorageFullError(text) from OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise StorageFullError(errno.ENOSPC, text)
     if status == PERMISSION:
         import errno
         raise PermissionError(errno.EACCES, text)

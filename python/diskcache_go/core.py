@@ -344,12 +344,21 @@ class Disk:
                     # Give up after 10 tries to open the file.
                     raise
                 continue
-            with writer:
-                size = 0
-                for chunk in iterator:
-                    size += len(chunk)
-                    writer.write(chunk)
-                return size
+            try:
+                with writer:
+                    size = 0
+                    for chunk in iterator:
+                        size += len(chunk)
+                        writer.write(chunk)
+                    return size
+            except BaseException:
+                # A full disk (or any failure) leaves no partial file, and no
+                # directory made for it, behind.
+                with cl.suppress(OSError):
+                    os.remove(full_path)
+                with cl.suppress(OSError):
+                    os.removedirs(full_dir)
+                raise
 
     def fetch(self, mode, filename, value, read):
         """Convert a stored value back (reading its file if it has one)."""
