@@ -3,7 +3,6 @@ package core
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -431,14 +430,6 @@ func (c *Cache) repairIfAbandoned() {
 	c.recover()
 	c.lock.leave(owner)
 	c.lock.release()
-}
-
-// now is used where python-diskcache would read the clock itself.
-func nowOr(now float64) float64 {
-	if now == 0 || math.IsNaN(now) {
-		return float64(time.Now().UnixNano()) / 1e9
-	}
-	return now
 }
 
 // Filesystem reports the filesystem the cache lives on, by statfs: its

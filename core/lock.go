@@ -125,16 +125,6 @@ func (l *writerLock) tryAcquire(owner uint64) bool {
 	return true
 }
 
-// depthFor returns owner's depth, 0 when owner does not hold the lock.
-func (l *writerLock) depthFor(owner uint64) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.depth > 0 && l.holder == owner {
-		return l.depth
-	}
-	return 0
-}
-
 // leave drops one level of owner's hold and reports whether it was the last.
 func (l *writerLock) leave(owner uint64) (last bool, err error) {
 	l.mu.Lock()
