@@ -3,7 +3,6 @@ in-memory model of what python-diskcache promises (not against
 python-diskcache itself, which test_cache_hypothesis.py does): values,
 expiry, tags, insertion order, counters, queues."""
 
-import math
 import os
 import shutil
 import tempfile

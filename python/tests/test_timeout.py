@@ -4,7 +4,6 @@ compared with python-diskcache."""
 import multiprocessing
 import time
 
-import pytest
 
 import diskcache as reference
 
