@@ -166,6 +166,9 @@ func (t *tx) ensureBuckets() error {
 	mask := newCap - 1
 	var n uint64
 	for id := x.u32(offInsHead); id != nilID; {
+		if n > live {
+			return errCycle
+		}
 		e, err := t.rd(id)
 		if err != nil {
 			return err

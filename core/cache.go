@@ -33,6 +33,8 @@ type Cache struct {
 	segs     *segments
 	tx       *tx
 
+	readOnly bool // opened without write access: no writes, no repairs
+
 	sizeLimit atomic.Int64
 	cullLimit atomic.Int64
 	policy    atomic.Uint32
@@ -55,17 +57,35 @@ type Call struct {
 
 // Open opens or creates the cache in dir. A directory left by a process
 // that died mid-write is repaired before Open returns.
-func Open(dir string, opts *Options) (_ *Cache, err error) {
+func Open(dir string, opts *Options) (*Cache, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	o = o.withDefaults()
-	mode := os.FileMode(o.FileMode)
-	if err := os.MkdirAll(dir, os.FileMode(o.DirMode)); err != nil {
-		return nil, fmt.Errorf("create directory: %w", mapErrno(err))
+	if !o.ReadOnly {
+		c, err := open(dir, o)
+		if !errors.Is(err, ErrPermission) {
+			return c, err
+		}
+		// The files can not be opened for writing: read what is there.
+		o.ReadOnly = true
+		if rc, rerr := open(dir, o); rerr == nil {
+			return rc, nil
+		}
+		return nil, err
 	}
-	c := &Cache{dir: dir, opts: o}
+	return open(dir, o)
+}
+
+func open(dir string, o Options) (_ *Cache, err error) {
+	mode := os.FileMode(o.FileMode)
+	if !o.ReadOnly {
+		if err := os.MkdirAll(dir, os.FileMode(o.DirMode)); err != nil {
+			return nil, fmt.Errorf("create directory: %w", mapErrno(err))
+		}
+	}
+	c := &Cache{dir: dir, opts: o, readOnly: o.ReadOnly}
 	c.SetLimits(o.SizeLimit, o.CullLimit, o.Policy)
 	c.nextOwn.Store(1 << 63)
 	defer func() {
@@ -73,14 +93,18 @@ func Open(dir string, opts *Options) (_ *Cache, err error) {
 			c.release()
 		}
 	}()
-	if c.lockFile, err = os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, mode); err != nil {
+	lockFlags := os.O_RDWR | os.O_CREATE
+	if o.ReadOnly {
+		lockFlags = os.O_RDONLY
+	}
+	if c.lockFile, err = os.OpenFile(filepath.Join(dir, lockName), lockFlags, mode); err != nil {
 		return nil, fmt.Errorf("open lock: %w", mapErrno(err))
 	}
 	c.lock = newWriterLock(c.lockFile)
-	if c.idx, err = openIndex(filepath.Join(dir, indexName), mode, o.IndexReserve); err != nil {
+	if c.idx, err = openIndex(filepath.Join(dir, indexName), mode, o.IndexReserve, o.ReadOnly); err != nil {
 		return nil, err
 	}
-	if c.jrn, err = openJournal(filepath.Join(dir, journalName), mode); err != nil {
+	if c.jrn, err = openJournal(filepath.Join(dir, journalName), mode, o.ReadOnly); err != nil {
 		return nil, err
 	}
 	c.segs = &segments{dir: dir, mode: mode, segSize: o.SegmentSize, views: make(map[uint32]*segView)}
@@ -107,6 +131,12 @@ func (c *Cache) prepare() error {
 	ok, err := c.idx.initialised()
 	if err != nil {
 		return err
+	}
+	if c.readOnly {
+		if !ok {
+			return fmt.Errorf("%w: no cache in %s to read", ErrPermission, c.dir)
+		}
+		return nil
 	}
 	if ok && c.jrn.size >= jrnGrowStep {
 		if c.jrn.pending() {
@@ -238,6 +268,9 @@ func (c *Cache) update(call Call, fn func(t *tx) error) error {
 		return err
 	}
 	defer c.exit()
+	if c.readOnly {
+		return errReadOnly
+	}
 	owner := c.owner(call.Owner)
 	depth, err := c.lock.acquire(owner, c.timeout(call))
 	if err != nil {
@@ -335,6 +368,9 @@ func (c *Cache) Begin(call Call) error {
 	if call.Owner == 0 {
 		return fmt.Errorf("%w: a transaction needs an owner", ErrInvalid)
 	}
+	if c.readOnly {
+		return errReadOnly
+	}
 	depth, err := c.lock.acquire(call.Owner, c.timeout(call))
 	if err != nil {
 		return err
@@ -381,7 +417,7 @@ func (c *Cache) read(fn func() error) error {
 	if c.jrn.pending() {
 		c.probeDeadWriter()
 	}
-	var waited time.Duration
+	var waited, total time.Duration
 	for spin := 0; ; spin++ {
 		s1 := x.seq()
 		if s1&1 == 0 {
@@ -400,6 +436,12 @@ func (c *Cache) read(fn func() error) error {
 		}
 		time.Sleep(50 * time.Microsecond)
 		waited += 50 * time.Microsecond
+		total += 50 * time.Microsecond
+		if c.opts.Timeout >= 0 && total > c.opts.Timeout {
+			// The writer stopped mid-operation and its change can not be
+			// rolled back (read-only, or a damaged journal).
+			return fmt.Errorf("%w: the index stayed mid-write (a writer died and its journal could not be rolled back)", ErrTimeout)
+		}
 		if waited >= 2*time.Millisecond {
 			waited = 0
 			c.repairIfAbandoned()
@@ -423,6 +465,11 @@ func (c *Cache) probeDeadWriter() {
 
 // repairIfAbandoned recovers the index if no live writer holds the lock.
 func (c *Cache) repairIfAbandoned() {
+	if c.readOnly {
+		// Nothing can be repaired without write access; readers wait for
+		// a writer (or time out in read) instead.
+		return
+	}
 	owner := c.owner(0)
 	if !c.lock.tryAcquire(owner) {
 		return

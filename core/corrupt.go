@@ -2,7 +2,10 @@ package core
 
 import "fmt"
 
-var errIndexFull = fmt.Errorf("%w: index reservation exhausted", ErrFull)
+var (
+	errIndexFull = fmt.Errorf("%w: index reservation exhausted", ErrFull)
+	errCycle     = fmt.Errorf("%w: an order list loops or leaves the index (run check)", ErrCorrupted)
+)
 
 func errCorruptEntry(id uint32) error {
 	return fmt.Errorf("%w: entry %d out of range", ErrCorrupted, id)

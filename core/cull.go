@@ -177,7 +177,11 @@ func (c *Cache) Evict(call Call, tag Typed) (int, error) {
 		if err != nil {
 			return 0, false, err
 		}
-		for id != nilID && n < batchSize {
+		limit := uint64(t.x.u32(offEntryHigh)) + 1
+		for steps := uint64(0); id != nilID && n < batchSize; steps++ {
+			if steps > limit {
+				return 0, false, errCycle
+			}
 			e, err := t.rd(id)
 			if err != nil {
 				return 0, false, err

@@ -1,6 +1,9 @@
 package core
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned by the engine. Callers test them with errors.Is;
 // the C ABI maps each one to a stable status code.
@@ -32,4 +35,6 @@ var (
 	// ErrNotOwner means a transaction call came from an owner that does not
 	// hold the writer lock.
 	ErrNotOwner = errors.New("diskcache: not the transaction owner")
+	// errReadOnly is ErrPermission for writes to a cache opened read-only.
+	errReadOnly = fmt.Errorf("%w: cache opened read-only (the files can not be written)", ErrPermission)
 )

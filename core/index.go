@@ -18,12 +18,16 @@ type index struct {
 	m []byte // the whole reservation; only [0, fileSize) is backed
 }
 
-func openIndex(path string, mode os.FileMode, reserve int64) (*index, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
+func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool) (*index, error) {
+	flags := os.O_RDWR | os.O_CREATE
+	if readOnly {
+		flags = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, flags, mode)
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", mapErrno(err))
 	}
-	m, err := mapShared(f, reserve, true)
+	m, err := mapShared(f, reserve, !readOnly)
 	if err != nil {
 		f.Close()
 		return nil, err

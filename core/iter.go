@@ -19,10 +19,11 @@ func (c *Cache) resume(t *tx, cur *cursor) (uint32, error) {
 	if e := x.entry(cur.id); e != nil && getU32(e, eFlags)&flagLive != 0 && getU64(e, eRowid) == cur.rowid {
 		return getU32(e, eInsNext), nil
 	}
-	for id := x.u32(offInsHead); id != nilID; {
+	limit := uint64(x.u32(offEntryHigh)) + 1
+	for id, steps := x.u32(offInsHead), uint64(0); id != nilID; steps++ {
 		e := x.entry(id)
-		if e == nil {
-			return 0, errRetry
+		if e == nil || steps > limit {
+			return 0, errCycle
 		}
 		if getU64(e, eRowid) > cur.rowid {
 			return id, nil
@@ -71,7 +72,11 @@ func (c *Cache) Keys(cur Cursor, bound uint64, reverse bool, max int, buf []byte
 			return err
 		}
 		p := 0
-		for id != nilID && len(items) < max {
+		limit := uint64(x.u32(offEntryHigh)) + 1
+		for steps := uint64(0); id != nilID && len(items) < max; steps++ {
+			if steps > limit {
+				return errRetry // a cycle: damaged links
+			}
 			e := x.entry(id)
 			if e == nil {
 				return errRetry

@@ -37,8 +37,12 @@ type journal struct {
 	saved map[int64]struct{} // index offsets saved in this transaction
 }
 
-func openJournal(path string, mode os.FileMode) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
+func openJournal(path string, mode os.FileMode, readOnly bool) (*journal, error) {
+	flags := os.O_RDWR | os.O_CREATE
+	if readOnly {
+		flags = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, flags, mode)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", mapErrno(err))
 	}
@@ -49,7 +53,7 @@ func openJournal(path string, mode os.FileMode) (*journal, error) {
 		return nil, err
 	}
 	j.size = st.Size()
-	if j.m, err = mapShared(f, jrnReserve, true); err != nil {
+	if j.m, err = mapShared(f, jrnReserve, !readOnly); err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -29,6 +29,11 @@ type Options struct {
 	// DirMode is the permission of a cache directory the engine creates
 	// (default 0o700).
 	DirMode uint32
+	// ReadOnly opens the cache without writing anything: reads work, writes
+	// give ErrPermission. Open falls back to it by itself when the
+	// operating system refuses to open the files for writing (a read-only
+	// mount, a directory of another user).
+	ReadOnly bool
 }
 
 // NoCull as Options.CullLimit disables automatic culling.

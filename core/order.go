@@ -101,7 +101,11 @@ func (t *tx) relink(l listFields, id uint32) error {
 	}
 	st, row := getF64(e, l.key), getU64(e, eRowid)
 	after := t.x.u32(l.tail)
-	for after != nilID {
+	limit := uint64(t.x.u32(offEntryHigh)) + 1
+	for steps := uint64(0); after != nilID; steps++ {
+		if steps > limit {
+			return errCycle
+		}
 		a, err := t.rd(after)
 		if err != nil {
 			return err

@@ -76,7 +76,7 @@ func (c *Cache) Get(key Typed, now float64, flags GetFlags, buf []byte) (Item, e
 
 // count records a lookup's outcome in the statistics when asked to.
 func (c *Cache) count(flags GetFlags, err error) {
-	if flags&CountStats == 0 || (err != nil && !errors.Is(err, ErrNotFound)) {
+	if flags&CountStats == 0 || c.readOnly || (err != nil && !errors.Is(err, ErrNotFound)) {
 		return
 	}
 	off := int64(offHits)
@@ -216,6 +216,9 @@ func (c *Cache) ResetStats() error {
 		return err
 	}
 	defer c.exit()
+	if c.readOnly {
+		return errReadOnly
+	}
 	atomic.StoreUint64(c.idx.counter(offHits), 0)
 	atomic.StoreUint64(c.idx.counter(offMisses), 0)
 	return nil

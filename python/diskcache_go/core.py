@@ -332,8 +332,12 @@ class Disk:
     def _write(self, full_path, iterator, mode, encoding=None):
         full_dir, _ = op.split(full_path)
         for count in range(1, 11):
-            with cl.suppress(OSError):
+            try:
                 _makedirs(full_dir, self.dir_mode)
+            except OSError as error:
+                if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC):
+                    # Retrying can not help; say why instead of "no such file".
+                    raise
             try:
                 # Exclusive creation (a name is never reused), with the
                 # file's permission set as it is created.

@@ -74,3 +74,30 @@ def test_disk_full(small_fs, size):
         assert cache.get(key) == value
     cache.close()
     assert stray_files(directory) == []
+
+
+def test_read_only_filesystem(small_fs):
+    directory = str(small_fs / 'cache')
+    cache = impl.Cache(directory)
+    cache.set('small', 1)
+    cache.set('big', b'b' * 100000)
+    cache.set(('pickled', 1), {'a': 1})
+    cache.close()
+    result = subprocess.run(['mount', '-o', 'remount,ro', str(small_fs)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip('cannot remount read-only: %s' % result.stderr.strip())
+    # Opening works and reads work (python-diskcache fails to open here,
+    # because it writes its settings on open).
+    cache = impl.Cache(directory)
+    assert cache.get('small') == 1
+    assert cache.get('big') == b'b' * 100000
+    assert cache[('pickled', 1)] == {'a': 1}
+    assert len(cache) == 3 and sorted(map(repr, cache)) == sorted(map(repr, ['small', 'big', ('pickled', 1)]))
+    # Every write fails with a clear PermissionError/OSError, and loses nothing.
+    for write in (lambda: cache.set('new', 1), lambda: cache.set('bigger', b'x' * 100000),
+                  lambda: cache.delete('small'), lambda: cache.incr('n'), lambda: cache.clear()):
+        with pytest.raises(OSError) as info:
+            write()
+        assert 'read-only' in str(info.value) or info.value.errno in (errno.EROFS, errno.EACCES)
+    assert cache.get('small') == 1 and len(cache) == 3
+    cache.close()
