@@ -570,24 +570,23 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 _formatter = _Formatter
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not a whole number' % text) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError('must be 1 or more')
-    return value
+def _int_at_least(minimum):
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError('%r is not a whole number' % text) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError('must be %d or more' % minimum)
+        return value
+
+    return parse
 
 
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not a whole number' % text) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError('must be 0 or more')
-    return value
+_positive_int = _int_at_least(1)
+_nonnegative_int = _int_at_least(0)
 
 
 def _seconds(text):
