@@ -48,7 +48,7 @@
 extern "C" {
 #endif
 
-#define DCG_ABI_VERSION 2
+#define DCG_ABI_VERSION 3
 
 enum {
     DCG_OK = 0,
@@ -95,13 +95,28 @@ int dcg_version(void);
  * Opens (creating if needed) the cache in directory dir[0:dirlen].
  * [in]  size_limit, cull_limit (0 disables automatic culling), policy,
  *       timeout (seconds, for the repair an open may need), file_mode and
- *       dir_mode for what it creates (0: 0600 and 0700)
+ *       dir_mode for what it creates (0: 0600 and 0700), flags (DCG_OPEN_*)
  * [out] *handle
  * [out] out: error message on failure
  */
 int dcg_open(const unsigned char *dir, int64_t dirlen, int64_t size_limit,
              int64_t cull_limit, int policy, double timeout, int file_mode,
-             int dir_mode, uint64_t *handle, unsigned char *out, int64_t outcap);
+             int dir_mode, int flags, uint64_t *handle, unsigned char *out,
+             int64_t outcap);
+
+/* dcg_open flags. Without NETWORK or LOCAL, network mode is chosen when the
+ * directory is on a network or FUSE filesystem. */
+#define DCG_OPEN_SYNC    1 /* fsync every commit: power-loss durable */
+#define DCG_OPEN_NETWORK 2 /* force network mode */
+#define DCG_OPEN_LOCAL   4 /* force local mode (shared mappings) */
+
+/* Modes dcg_mode reports. */
+#define DCG_MODE_SHARED  0 /* shared mappings (the default) */
+#define DCG_MODE_ORDERED 1 /* DCG_OPEN_SYNC on a local filesystem */
+#define DCG_MODE_NETWORK 2 /* network mode */
+
+/* Returns the handle's DCG_MODE_*, -DCG_CLOSED for a closed handle. */
+int dcg_mode(uint64_t handle);
 
 /* Closes a handle; later calls with it give DCG_CLOSED. */
 int dcg_close(uint64_t handle);

@@ -23,7 +23,7 @@ import (
 
 // abiVersion changes whenever an export's signature or a buffer layout does;
 // the Python layer refuses a library with another version.
-const abiVersion = 2
+const abiVersion = 3
 
 // Status codes, stable across versions.
 const (
@@ -166,7 +166,7 @@ func dcg_version() C.int { return abiVersion }
 
 //export dcg_open
 func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C.int,
-	timeout C.double, fileMode C.int, dirMode C.int, handle *C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	timeout C.double, fileMode C.int, dirMode C.int, flags C.int, handle *C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
 	out := bytesOf(outp, outcap)
 	defer guard(out, &st)
 	cl := int(cullLimit)
@@ -174,7 +174,13 @@ func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.i
 		cl = core.NoCull
 	}
 	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: cl, Policy: core.Policy(policy), Timeout: seconds(timeout),
-		FileMode: uint32(fileMode), DirMode: uint32(dirMode)}
+		FileMode: uint32(fileMode), DirMode: uint32(dirMode), Sync: flags&openSync != 0}
+	switch {
+	case flags&openNetwork != 0:
+		opts.Network = core.NetworkOn
+	case flags&openLocal != 0:
+		opts.Network = core.NetworkOff
+	}
 	c, err := core.Open(string(bytesOf(dir, dirlen)), &opts)
 	if err != nil {
 		return fail(out, err)
@@ -183,6 +189,32 @@ func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.i
 	handles.Store(h, c)
 	*handle = C.uint64_t(h)
 	return stOK
+}
+
+// dcg_open flags (DCG_OPEN_* in diskcache_go.h).
+const (
+	openSync    = 1
+	openNetwork = 2
+	openLocal   = 4
+)
+
+// dcg_mode returns how the handle shares the index: DCG_MODE_SHARED,
+// DCG_MODE_ORDERED or DCG_MODE_NETWORK; -DCG_CLOSED for a closed handle.
+//
+//export dcg_mode
+func dcg_mode(h C.uint64_t) (st C.int) {
+	defer guard(nil, &st)
+	c := lookup(h)
+	if c == nil {
+		return -stClosed
+	}
+	switch c.Mode() {
+	case "ordered":
+		return 1
+	case "network":
+		return 2
+	}
+	return 0
 }
 
 //export dcg_close

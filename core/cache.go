@@ -17,6 +17,7 @@ const (
 	indexName   = "cache.dcg"
 	journalName = "cache.dcg-journal"
 	lockName    = "cache.dcg-lock"
+	netLockName = "cache.dcg-netlock"
 	filePrefix  = "cache.dcg"
 )
 
@@ -34,6 +35,10 @@ type Cache struct {
 	tx       *tx
 
 	readOnly bool // opened without write access: no writes, no repairs
+	// netLoaded says the private copy of the index (network mode) holds
+	// the file as of its sequence number; false forces a full re-read.
+	netLoaded bool
+	netSeq    uint64 // the file's sequence number the private copy matches
 
 	sizeLimit atomic.Int64
 	cullLimit atomic.Int64
@@ -101,13 +106,18 @@ func open(dir string, o Options) (_ *Cache, err error) {
 		return nil, fmt.Errorf("open lock: %w", mapErrno(err))
 	}
 	c.lock = newWriterLock(c.lockFile)
-	if c.idx, err = openIndex(filepath.Join(dir, indexName), mode, o.IndexReserve, o.ReadOnly); err != nil {
+	io := chooseMode(dir, o)
+	if io == ioNetwork {
+		c.lock.net = newNetLock(filepath.Join(dir, netLockName), mode)
+	}
+	if c.idx, err = openIndex(filepath.Join(dir, indexName), mode, o.IndexReserve, o.ReadOnly, io); err != nil {
 		return nil, err
 	}
-	if c.jrn, err = openJournal(filepath.Join(dir, journalName), mode, o.ReadOnly); err != nil {
+	if c.jrn, err = openJournal(filepath.Join(dir, journalName), mode, o.ReadOnly, io); err != nil {
 		return nil, err
 	}
-	c.segs = &segments{dir: dir, mode: mode, segSize: o.SegmentSize, views: make(map[uint32]*segView)}
+	c.segs = &segments{dir: dir, mode: mode, segSize: o.SegmentSize, views: make(map[uint32]*segView),
+		net: io == ioNetwork, durable: o.Sync && !o.ReadOnly}
 	c.segs.inTable = c.segmentListed
 	c.tx = newTx(c.idx, c.jrn, c.segs)
 	if err := c.prepare(); err != nil {
@@ -128,6 +138,9 @@ func open(dir string, o Options) (_ *Cache, err error) {
 // writer (or a reader that finds the seqlock stuck), and a journal in use
 // by a live writer must not be touched.
 func (c *Cache) prepare() error {
+	if c.idx.io.private() {
+		return c.preparePrivate()
+	}
 	ok, err := c.idx.initialised()
 	if err != nil {
 		return err
@@ -167,11 +180,93 @@ func (c *Cache) prepare() error {
 	return c.recover()
 }
 
+// preparePrivate is prepare for the ordered and network modes, which read
+// the files rather than a shared mapping, under the lock.
+func (c *Cache) preparePrivate() error {
+	if c.readOnly {
+		return c.loadHeaderRO()
+	}
+	owner := c.owner(0)
+	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
+		return err
+	}
+	defer func() {
+		c.lock.leave(owner)
+		c.lock.release()
+	}()
+	if err := c.jrn.init(); err != nil {
+		return err
+	}
+	var magic [8]byte
+	n, err := c.idx.fileBytes()
+	if err != nil {
+		return err
+	}
+	if n >= headerSize {
+		if _, err := c.idx.f.ReadAt(magic[:], 0); err != nil {
+			return fmt.Errorf("read index: %w", err)
+		}
+	}
+	if n < headerSize || string(magic[:]) != idxMagic {
+		// A new index (or one whose creator died): no journal applies.
+		var zero [8]byte
+		if err := writeAt(c.jrn.f, zero[:], jrnOffUsed); err != nil {
+			return fmt.Errorf("write journal: %w", err)
+		}
+		if err := c.createPrivate(); err != nil {
+			return err
+		}
+	} else if _, err := c.recoverFile(); err != nil {
+		return err
+	}
+	if c.idx.io == ioNetwork {
+		return c.loadNet()
+	}
+	return nil
+}
+
+// createPrivate lays down a new index in the private copy and writes it
+// to the file, magic last, as create does in a shared mapping.
+func (c *Cache) createPrivate() error {
+	x := c.idx
+	if err := x.create(); err != nil {
+		return err
+	}
+	end := int64(x.u64(offFileSize))
+	if err := writeAt(x.f, x.m[8:end], 8); err != nil {
+		return fmt.Errorf("create index: %w", err)
+	}
+	if c.opts.Sync {
+		if err := syncFile(x.f); err != nil {
+			return err
+		}
+	}
+	if err := writeAt(x.f, x.m[:8], 0); err != nil {
+		return fmt.Errorf("create index: %w", err)
+	}
+	if c.opts.Sync {
+		if err := syncFile(x.f); err != nil {
+			return err
+		}
+		if err := syncDir(c.dir); err != nil {
+			return err
+		}
+	}
+	if x.io == ioOrdered {
+		dropPages(x.m, 0, end)
+	}
+	return nil
+}
+
 // recover rolls back a transaction whose writer died; the caller holds the
 // writer lock.
 func (c *Cache) recover() error {
+	if c.idx.io.private() {
+		_, err := c.recoverFile()
+		return err
+	}
 	if c.jrn.pending() {
-		if err := c.jrn.rollback(c.idx.m); err != nil {
+		if err := c.jrn.rollback(c.idx.m, c.idx.f); err != nil {
 			return err
 		}
 	}
@@ -236,7 +331,7 @@ func (c *Cache) Close() error {
 	c.lock.mu.Unlock()
 	if open {
 		c.tx.endOp()
-		c.jrn.rollback(c.idx.m)
+		c.abortTx()
 		c.lock.release()
 	}
 	return c.release()
@@ -284,10 +379,10 @@ func (c *Cache) update(call Call, fn func(t *tx) error) error {
 		}
 	}
 	t := c.tx
-	mark := c.jrn.used
+	mark, allocs := c.jrn.used, len(t.allocs)
 	err = fn(t)
 	t.endOp()
-	if err != nil && !outcome(err) && c.jrn.used != mark {
+	if err != nil && !outcome(err) && (c.jrn.used != mark || len(t.allocs) != allocs) {
 		// The operation changed the index before failing: undo it all.
 		c.abortTx()
 	}
@@ -296,7 +391,9 @@ func (c *Cache) update(call Call, fn func(t *tx) error) error {
 		return lerr
 	}
 	if last {
-		c.finishTx(true)
+		if cerr := c.finishTx(true); cerr != nil && (err == nil || outcome(err)) {
+			err = cerr
+		}
 		c.lock.release()
 	}
 	return err
@@ -310,7 +407,11 @@ func outcome(err error) bool {
 
 // startTx begins a transaction for a writer that just took the lock.
 func (c *Cache) startTx() error {
-	if err := c.recover(); err != nil {
+	if c.idx.io == ioNetwork {
+		if err := c.syncNet(); err != nil {
+			return err
+		}
+	} else if err := c.recover(); err != nil {
 		return err
 	}
 	// A full validate costs an fstat; the header check catches damage done
@@ -321,13 +422,24 @@ func (c *Cache) startTx() error {
 	c.jrn.begin()
 	c.tx.removes = c.tx.removes[:0]
 	c.tx.segRemoves = c.tx.segRemoves[:0]
+	c.tx.allocs = c.tx.allocs[:0]
 	return nil
 }
 
 // abortTx undoes the current transaction's changes.
 func (c *Cache) abortTx() {
+	var spans []span
+	if c.idx.io == ioOrdered {
+		spans, _ = c.tx.spans()
+	}
 	c.tx.beginOp()
-	c.jrn.rollback(c.idx.m)
+	c.jrn.rollback(c.idx.m, c.idx.f)
+	for _, s := range spans {
+		// The private pages now equal the file again; give them back so
+		// later writes by other processes show through.
+		dropPages(c.idx.m, s.off, s.end-s.off)
+	}
+	c.tx.allocs = c.tx.allocs[:0]
 	c.jrn.begin()
 	c.tx.removes = c.tx.removes[:0]
 	c.tx.segRemoves = c.tx.segRemoves[:0]
@@ -337,15 +449,28 @@ func (c *Cache) abortTx() {
 	// Make the seqlock even again without re-sealing restored bytes.
 	atomic.AddUint64(c.idx.seqPtr(), 1)
 	c.tx.opOpen = false
+	if c.idx.io == ioOrdered {
+		dropPages(c.idx.m, 0, 4096)
+	} else if c.idx.io == ioNetwork {
+		// The buffer equals the file again but its sequence number moved.
+		c.netLoaded = false
+	}
 }
 
 // finishTx commits (or rolls back) the transaction and then deletes the
 // value files it released: after the commit, so a crash before it can
 // only leave orphans, never entries without their files.
-func (c *Cache) finishTx(commit bool) {
+func (c *Cache) finishTx(commit bool) error {
 	if !commit {
 		c.abortTx()
-		return
+		return nil
+	}
+	if c.idx.io.private() {
+		if err := c.writeBack(); err != nil {
+			c.tx.removes = c.tx.removes[:0]
+			c.tx.segRemoves = c.tx.segRemoves[:0]
+			return err
+		}
 	}
 	c.jrn.commit()
 	for _, name := range c.tx.removes {
@@ -356,6 +481,7 @@ func (c *Cache) finishTx(commit bool) {
 		c.removeSegments(c.tx.segRemoves)
 		c.tx.segRemoves = c.tx.segRemoves[:0]
 	}
+	return nil
 }
 
 // Begin opens a transaction for owner (reentrant): every write call with
@@ -398,8 +524,11 @@ func (c *Cache) End(owner uint64, commit bool) error {
 		return err
 	}
 	if last {
-		c.finishTx(commit)
-		return c.lock.release()
+		err := c.finishTx(commit)
+		if rerr := c.lock.release(); err == nil {
+			err = rerr
+		}
+		return err
 	}
 	return nil
 }
@@ -413,10 +542,20 @@ func (c *Cache) read(fn func() error) error {
 		return err
 	}
 	defer c.exit()
-	x := c.idx
-	if c.jrn.pending() {
+	if c.idx.io == ioNetwork {
+		return c.readNet(fn)
+	}
+	if c.idx.io == ioShared && c.jrn.pending() {
+		// (An ordered writer changes the file only while it commits, so
+		// between its operations there is nothing to roll back.)
 		c.probeDeadWriter()
 	}
+	return c.readSeq(fn)
+}
+
+// readSeq is read's seqlock loop.
+func (c *Cache) readSeq(fn func() error) error {
+	x := c.idx
 	var waited, total time.Duration
 	for spin := 0; ; spin++ {
 		s1 := x.seq()

@@ -25,3 +25,8 @@ func tryFlock(f *os.File) (bool, error) {
 }
 
 func unFlock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// flockUnsupported reports whether the filesystem refuses flock itself.
+func flockUnsupported(err error) bool {
+	return errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS)
+}

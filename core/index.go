@@ -14,11 +14,14 @@ import (
 // writer lock and inside a journaled transaction; readers copy out of it
 // without a lock and validate what they copied with the seqlock.
 type index struct {
-	f *os.File
-	m []byte // the whole reservation; only [0, fileSize) is backed
+	f    *os.File
+	m    []byte // the whole reservation; only [0, fileSize) is backed
+	io   ioMode
+	ctr  []byte // the statistics counters' page, shared (nil in network mode)
+	ctrM []byte // a separate mapping behind ctr, when there is one
 }
 
-func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool) (*index, error) {
+func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool, io ioMode) (*index, error) {
 	flags := os.O_RDWR | os.O_CREATE
 	if readOnly {
 		flags = os.O_RDONLY
@@ -27,17 +30,36 @@ func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool) (*in
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", mapErrno(err))
 	}
-	m, err := mapShared(f, reserve, !readOnly)
+	x := &index{f: f, io: io}
+	switch io {
+	case ioShared:
+		x.m, err = mapShared(f, reserve, !readOnly)
+		x.ctr = x.m
+	case ioOrdered:
+		if x.m, err = mapPrivate(f, reserve); err == nil {
+			// The counters are updated outside transactions, so they need
+			// a shared view of their own; a page past the end of a file
+			// that is still empty is only touched once the header exists.
+			x.ctrM, err = mapShared(f, 4096, !readOnly)
+			x.ctr = x.ctrM
+		}
+	case ioNetwork:
+		x.m, err = mapAnon(reserve)
+	}
 	if err != nil {
-		f.Close()
+		x.close()
 		return nil, err
 	}
-	return &index{f: f, m: m}, nil
+	return x, nil
 }
 
 func (x *index) close() error {
 	err := unmap(x.m)
 	x.m = nil
+	if uerr := unmap(x.ctrM); err == nil {
+		err = uerr
+	}
+	x.ctrM, x.ctr = nil, nil
 	if cerr := x.f.Close(); err == nil {
 		err = cerr
 	}
@@ -47,7 +69,7 @@ func (x *index) close() error {
 func (x *index) seqPtr() *uint64 { return (*uint64)(unsafe.Pointer(&x.m[offSeq])) }
 func (x *index) seq() uint64     { return atomic.LoadUint64(x.seqPtr()) }
 
-func (x *index) counter(off int64) *uint64 { return (*uint64)(unsafe.Pointer(&x.m[off])) }
+func (x *index) counter(off int64) *uint64 { return (*uint64)(unsafe.Pointer(&x.ctr[off])) }
 
 // fileBytes is the size of the index file on disk.
 func (x *index) fileBytes() (int64, error) {

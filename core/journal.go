@@ -1,10 +1,13 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // The journal ("cache.dcg-journal") is an undo log, mapped like the index.
@@ -15,14 +18,21 @@ import (
 //
 //	0   magic "DCGJRNL1"
 //	8   used u64: end of the last complete record; 0 = nothing to undo
-//	64  records: off u64 | len u32 | pad u32 | old bytes, padded to 8
+//	16  batched u64: 1 when the records were written in one go before any
+//	    change to the index file (the ordered and network modes)
+//	64  records: off u64 | len u32 | sum u32 | old bytes, padded to 8
 //
 // A record is complete before used covers it, and the index region it saves
 // is changed only after that, so a kill at any point leaves either an
-// unchanged region or a record that restores it.
+// unchanged region or a record that restores it. sum (the low 32 bits of
+// xxhash64 of off, len and the bytes) catches records a power loss tore:
+// in a batched journal a torn record proves the index file was not touched
+// yet (it is changed only after the journal is synced), so the journal is
+// dropped; in an unbatched one it is corruption.
 const (
 	jrnMagic    = "DCGJRNL1"
 	jrnOffUsed  = 8
+	jrnOffBatch = 16
 	jrnStart    = 64
 	jrnRecHdr   = 16
 	jrnGrowStep = 1 << 20
@@ -30,14 +40,15 @@ const (
 )
 
 type journal struct {
-	f     *os.File
-	m     []byte
-	size  int64              // bytes of the file
-	used  int64              // writer's copy of the used field
-	saved map[int64]struct{} // index offsets saved in this transaction
+	f       *os.File
+	m       []byte
+	size    int64              // bytes of the file
+	used    int64              // writer's copy of the used field
+	saved   map[int64]struct{} // index offsets saved in this transaction
+	private bool               // m is this process's buffer, written out at commit
 }
 
-func openJournal(path string, mode os.FileMode, readOnly bool) (*journal, error) {
+func openJournal(path string, mode os.FileMode, readOnly bool, io ioMode) (*journal, error) {
 	flags := os.O_RDWR | os.O_CREATE
 	if readOnly {
 		flags = os.O_RDONLY
@@ -53,7 +64,13 @@ func openJournal(path string, mode os.FileMode, readOnly bool) (*journal, error)
 		return nil, err
 	}
 	j.size = st.Size()
-	if j.m, err = mapShared(f, jrnReserve, !readOnly); err != nil {
+	j.private = io.private()
+	if j.private {
+		j.m, err = mapAnon(jrnReserve)
+	} else {
+		j.m, err = mapShared(f, jrnReserve, !readOnly)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -79,6 +96,21 @@ func (j *journal) init() error {
 		}
 		j.size = jrnGrowStep
 	}
+	if j.private {
+		var magic [8]byte
+		if _, err := j.f.ReadAt(magic[:], 0); err != nil {
+			return fmt.Errorf("read journal: %w", err)
+		}
+		if string(magic[:]) != jrnMagic {
+			var hdr [jrnStart]byte
+			copy(hdr[:], jrnMagic)
+			if err := writeAt(j.f, hdr[:], 0); err != nil {
+				return fmt.Errorf("write journal: %w", err)
+			}
+		}
+		copy(j.m, jrnMagic)
+		return nil
+	}
 	if string(j.m[:8]) != jrnMagic {
 		copy(j.m, jrnMagic)
 		atomic.StoreUint64(j.usedPtr(), 0)
@@ -87,14 +119,44 @@ func (j *journal) init() error {
 }
 
 // pending reports whether a dead writer left an unfinished transaction.
+// A private journal buffer only holds this process's transaction, so the
+// answer comes from the file.
 func (j *journal) pending() bool {
-	return j.size >= jrnStart && atomic.LoadUint64(j.usedPtr()) > 0
+	if j.size < jrnStart {
+		return false
+	}
+	if j.private {
+		used, err := j.fileUsed()
+		return err != nil || used > 0
+	}
+	return atomic.LoadUint64(j.usedPtr()) > 0
+}
+
+// fileUsed reads the used field from the file.
+func (j *journal) fileUsed() (int64, error) {
+	var b [8]byte
+	if _, err := j.f.ReadAt(b[:], jrnOffUsed); err != nil {
+		return 0, fmt.Errorf("read journal: %w", err)
+	}
+	return int64(getU64(b[:], 0)), nil
 }
 
 // begin starts a transaction's undo record.
 func (j *journal) begin() {
 	j.used = jrnStart
 	clear(j.saved)
+	putU64(j.m, jrnOffBatch, 0)
+}
+
+// recSum is the checksum of a journal record.
+func recSum(off int64, old []byte) uint32 {
+	var h [12]byte
+	putU64(h[:], 0, uint64(off))
+	putU32(h[:], 8, uint32(len(old)))
+	d := xxhash.New()
+	d.Write(h[:])
+	d.Write(old)
+	return uint32(d.Sum64())
 }
 
 // save copies idx[off:off+n] into the journal unless this transaction
@@ -121,6 +183,7 @@ func (j *journal) save(idx []byte, off, n int64) error {
 	putU64(j.m, p, uint64(off))
 	putU32(j.m, p+8, uint32(n))
 	copy(j.m[p+jrnRecHdr:p+jrnRecHdr+n], idx[off:off+n])
+	putU32(j.m, p+12, recSum(off, idx[off:off+n]))
 	j.used += rec
 	// Publish the record only once it is complete.
 	atomic.StoreUint64(j.usedPtr(), uint64(j.used))
@@ -138,31 +201,79 @@ func (j *journal) commit() {
 // rollback copies every saved region back into idx, newest first, then
 // empties the journal. It validates each record against both files, so a
 // damaged journal is reported instead of scribbling over the index.
-func (j *journal) rollback(idx []byte) error {
+// f is the index file behind idx: a record can restore a region past its
+// end (the file's growth did not survive a power loss while the journal
+// did), so the file is grown first, as the transaction had grown it.
+func (j *journal) rollback(idx []byte, f *os.File) error {
 	used := int64(atomic.LoadUint64(j.usedPtr()))
 	if used == 0 {
 		return nil
 	}
-	if used < jrnStart || used > j.size {
-		return fmt.Errorf("%w: journal length %d", ErrCorrupted, used)
+	if used > j.size && !j.private {
+		// Another process grew the journal since this one looked.
+		if st, err := j.f.Stat(); err == nil {
+			j.size = st.Size()
+		}
 	}
-	var recs []int64
-	for p := int64(jrnStart); p < used; {
-		if p+jrnRecHdr > used {
-			return fmt.Errorf("%w: journal record at %d", ErrCorrupted, p)
+	recs, err := j.records(used, int64(len(idx)))
+	if errors.Is(err, errTornJournal) {
+		j.commit()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var end int64
+	for _, r := range recs {
+		end = max(end, r.off+r.n)
+	}
+	if !j.private {
+		if err := growFile(f, end); err != nil {
+			return fmt.Errorf("roll back: %w", err)
 		}
-		off, n := int64(getU64(j.m, p)), int64(getU32(j.m, p+8))
-		if off < 0 || n < 0 || off+n > int64(len(idx)) || p+jrnRecHdr+n > used {
-			return fmt.Errorf("%w: journal record at %d", ErrCorrupted, p)
-		}
-		recs = append(recs, p)
-		p += jrnRecHdr + (n+7)&^7
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
-		p := recs[i]
-		off, n := int64(getU64(j.m, p)), int64(getU32(j.m, p+8))
-		copy(idx[off:off+n], j.m[p+jrnRecHdr:p+jrnRecHdr+n])
+		r := recs[i]
+		copy(idx[r.off:r.off+r.n], j.m[r.at:r.at+r.n])
 	}
 	j.commit()
 	return nil
+}
+
+// errTornJournal means a batched journal's records did not all reach the
+// disk, so the index file was never changed: there is nothing to undo.
+var errTornJournal = errors.New("torn batched journal")
+
+// jrec is one parsed journal record: the index region [off, off+n) and
+// where its old bytes are in the journal.
+type jrec struct{ off, n, at int64 }
+
+// records parses and verifies the records in j.m[jrnStart:used] for an
+// index of limit bytes.
+func (j *journal) records(used, limit int64) ([]jrec, error) {
+	if used < jrnStart || used > j.size || used > int64(len(j.m)) {
+		if getU64(j.m, jrnOffBatch) == 1 && used > 0 {
+			return nil, errTornJournal
+		}
+		return nil, fmt.Errorf("%w: journal length %d", ErrCorrupted, used)
+	}
+	var recs []jrec
+	for p := int64(jrnStart); p < used; {
+		bad := p+jrnRecHdr > used
+		var off, n int64
+		if !bad {
+			off, n = int64(getU64(j.m, p)), int64(getU32(j.m, p+8))
+			bad = off < 0 || n < 0 || off+n > limit || p+jrnRecHdr+n > used ||
+				getU32(j.m, p+12) != recSum(off, j.m[p+jrnRecHdr:p+jrnRecHdr+n])
+		}
+		if bad {
+			if getU64(j.m, jrnOffBatch) == 1 {
+				return nil, errTornJournal
+			}
+			return nil, fmt.Errorf("%w: journal record at %d", ErrCorrupted, p)
+		}
+		recs = append(recs, jrec{off: off, n: n, at: p + jrnRecHdr})
+		p += jrnRecHdr + (n+7)&^7
+	}
+	return recs, nil
 }

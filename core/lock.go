@@ -24,6 +24,7 @@ type writerLock struct {
 	mu     sync.Mutex // guards holder and depth
 	holder uint64
 	depth  int
+	net    *netLock // network mode's lock file, taken after the flock
 }
 
 func newWriterLock(f *os.File) *writerLock {
@@ -89,9 +90,9 @@ func (l *writerLock) takeSem(timeout time.Duration) bool {
 func (l *writerLock) takeFlock(deadline time.Time, forever bool) error {
 	wait := 20 * time.Microsecond
 	for {
-		ok, err := tryFlock(l.f)
+		ok, err := l.tryBoth()
 		if err != nil {
-			return fmt.Errorf("lock %s: %w", l.f.Name(), mapErrno(err))
+			return err
 		}
 		if ok {
 			return nil
@@ -106,6 +107,27 @@ func (l *writerLock) takeFlock(deadline time.Time, forever bool) error {
 	}
 }
 
+// tryBoth takes the flock and, in network mode, the lock file, or neither.
+func (l *writerLock) tryBoth() (bool, error) {
+	ok, err := tryFlock(l.f)
+	if err != nil {
+		if l.net == nil || !flockUnsupported(err) {
+			return false, fmt.Errorf("lock %s: %w", l.f.Name(), mapErrno(err))
+		}
+		// Some network filesystems refuse flock (NFS mounted nolock);
+		// the lock file alone excludes the other processes.
+		ok = true
+	}
+	if !ok || l.net == nil {
+		return ok, nil
+	}
+	got, err := l.net.try()
+	if err != nil || !got {
+		unFlock(l.f)
+	}
+	return got, err
+}
+
 // tryAcquire takes the lock without waiting; used by readers that suspect a
 // dead writer.
 func (l *writerLock) tryAcquire(owner uint64) bool {
@@ -114,7 +136,7 @@ func (l *writerLock) tryAcquire(owner uint64) bool {
 	default:
 		return false
 	}
-	ok, err := tryFlock(l.f)
+	ok, err := l.tryBoth()
 	if err != nil || !ok {
 		<-l.sem
 		return false
@@ -141,7 +163,13 @@ func (l *writerLock) release() error {
 	l.mu.Lock()
 	l.holder, l.depth = 0, 0
 	l.mu.Unlock()
-	err := unFlock(l.f)
+	var err error
+	if l.net != nil {
+		err = l.net.release()
+	}
+	if uerr := unFlock(l.f); err == nil && (l.net == nil || !flockUnsupported(uerr)) {
+		err = uerr
+	}
 	<-l.sem
 	return err
 }

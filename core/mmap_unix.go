@@ -24,6 +24,44 @@ func mapShared(f *os.File, length int64, writable bool) ([]byte, error) {
 	return b, nil
 }
 
+// mapPrivate maps length bytes of f copy-on-write: untouched pages show the
+// file (and so every other process's committed writes), pages this process
+// writes become its own until dropPages gives them back. A writer that must
+// order its writes to the file (Options.Sync) changes the index this way
+// and then writes the changed regions with pwrite.
+func mapPrivate(f *os.File, length int64) ([]byte, error) {
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(length), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %s: %w", f.Name(), mapErrno(err))
+	}
+	return b, nil
+}
+
+// mapAnon reserves length bytes of private memory (pages are only
+// allocated when touched): network mode keeps its copy of the index there.
+func mapAnon(length int64) ([]byte, error) {
+	b, err := syscall.Mmap(-1, 0, int(length), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap: %w", mapErrno(err))
+	}
+	return b, nil
+}
+
+// dropPages discards this process's copies of the pages of a private file
+// mapping that cover b, so the next access reads the file again.
+func dropPages(m []byte, off, n int64) error {
+	const page = 4096
+	start := off &^ (page - 1)
+	end := (off + n + page - 1) &^ (page - 1)
+	if end > int64(len(m)) {
+		end = int64(len(m))
+	}
+	if start >= end {
+		return nil
+	}
+	return syscall.Madvise(m[start:end], syscall.MADV_DONTNEED)
+}
+
 func unmap(b []byte) error {
 	if b == nil {
 		return nil
@@ -59,5 +97,6 @@ func growFile(f *os.File, size int64) error {
 	if err := fallocate(f, st.Size(), size-st.Size()); err != nil {
 		return mapErrno(err)
 	}
+	logOp("extend", f, size, nil)
 	return nil
 }

@@ -34,7 +34,37 @@ type Options struct {
 	// operating system refuses to open the files for writing (a read-only
 	// mount, a directory of another user).
 	ReadOnly bool
+	// Sync makes each write durable before it returns: the engine writes a
+	// transaction's changes with pwrite in a fixed order and calls fsync
+	// between the steps, so a power loss leaves the directory at a prefix
+	// of the acknowledged writes. Every process that writes the cache must
+	// set it for the guarantee to hold; it costs several fsyncs per write.
+	Sync bool
+	// Network chooses how processes share the index: NetworkAuto (the
+	// default) uses network mode when statfs reports a network or FUSE
+	// filesystem, NetworkOn and NetworkOff force it either way. See
+	// NetworkMode.
+	Network NetworkMode
 }
+
+// NetworkMode selects network mode. In network mode nothing is shared
+// through memory mappings: every operation takes the writer lock (an flock
+// and a lock file created with O_EXCL, which works where flock does not
+// reach other machines), brings its private copy of the index up to date
+// with pread when another process changed it, and writes its changes back
+// with pwrite. It is slower (the whole index is re-read after another
+// machine's write) but needs nothing from the filesystem beyond ordered
+// reads and writes to one file and atomic exclusive creation.
+type NetworkMode uint8
+
+const (
+	// NetworkAuto uses network mode on network and FUSE filesystems.
+	NetworkAuto NetworkMode = iota
+	// NetworkOn forces network mode.
+	NetworkOn
+	// NetworkOff forces local mode (shared mappings), wherever the cache is.
+	NetworkOff
+)
 
 // NoCull as Options.CullLimit disables automatic culling.
 const NoCull = -1

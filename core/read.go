@@ -84,7 +84,13 @@ func (c *Cache) count(flags GetFlags, err error) {
 		off = offMisses
 	}
 	if c.enter() == nil {
-		atomic.AddUint64(c.idx.counter(off), 1)
+		if c.idx.ctr == nil {
+			// A lost count is all a failure here costs, as in local mode
+			// where the counters are not journaled.
+			c.netCounter(off, 1, false)
+		} else {
+			atomic.AddUint64(c.idx.counter(off), 1)
+		}
 		c.exit()
 	}
 }
@@ -207,6 +213,14 @@ func (c *Cache) Stats() (hits, misses int64, err error) {
 		return 0, 0, err
 	}
 	defer c.exit()
+	if c.idx.ctr == nil {
+		h, err := c.netCounter(offHits, 0, false)
+		if err != nil {
+			return 0, 0, err
+		}
+		m, err := c.netCounter(offMisses, 0, false)
+		return int64(h), int64(m), err
+	}
 	return int64(atomic.LoadUint64(c.idx.counter(offHits))), int64(atomic.LoadUint64(c.idx.counter(offMisses))), nil
 }
 
@@ -218,6 +232,13 @@ func (c *Cache) ResetStats() error {
 	defer c.exit()
 	if c.readOnly {
 		return errReadOnly
+	}
+	if c.idx.ctr == nil {
+		if _, err := c.netCounter(offHits, 0, true); err != nil {
+			return err
+		}
+		_, err := c.netCounter(offMisses, 0, true)
+		return err
 	}
 	atomic.StoreUint64(c.idx.counter(offHits), 0)
 	atomic.StoreUint64(c.idx.counter(offMisses), 0)

@@ -29,7 +29,15 @@ const (
 )
 
 type segView struct {
-	m []byte
+	m []byte   // the read-only mapping (local modes)
+	f *os.File // the descriptor read with pread (network mode)
+}
+
+func (v *segView) close() error {
+	if v.f != nil {
+		return v.f.Close()
+	}
+	return unmap(v.m)
 }
 
 type segments struct {
@@ -37,6 +45,10 @@ type segments struct {
 	mode    os.FileMode
 	segSize int64
 	inst    uint64
+	net     bool // read records with pread: a mapping is not kept coherent
+	durable bool // Options.Sync: fsync appends before the commit
+
+	wDirty bool // the writer appended since the last fsync
 
 	mu      sync.RWMutex
 	views   map[uint32]*segView
@@ -55,7 +67,7 @@ func (s *segments) close() error {
 	defer s.mu.Unlock()
 	var first error
 	for id, v := range s.views {
-		if err := unmap(v.m); err != nil && first == nil {
+		if err := v.close(); err != nil && first == nil {
 			first = err
 		}
 		delete(s.views, id)
@@ -90,6 +102,12 @@ func (s *segments) view(id uint32) (*segView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
 	}
+	if s.net {
+		v := &segView{f: f}
+		s.views[id] = v
+		s.prune()
+		return v, nil
+	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
@@ -119,7 +137,7 @@ func (s *segments) prune() {
 	}
 	for id, v := range s.views {
 		if !s.inTable(id) {
-			unmap(v.m)
+			v.close()
 			delete(s.views, id)
 		}
 	}
@@ -132,7 +150,7 @@ func (s *segments) forget(ids []uint32) {
 	defer s.mu.Unlock()
 	for _, id := range ids {
 		if v := s.views[id]; v != nil {
-			unmap(v.m)
+			v.close()
 			delete(s.views, id)
 		}
 	}
@@ -159,10 +177,18 @@ func (s *segments) withRecord(e []byte, fn func(r record) error) (err error) {
 	if err != nil {
 		return err
 	}
-	if off+n > int64(len(v.m)) {
-		return errRetry
+	var r record
+	if v.f != nil {
+		r = make(record, n)
+		if _, err := v.f.ReadAt(r, off); err != nil {
+			return errRetry
+		}
+	} else {
+		if off+n > int64(len(v.m)) {
+			return errRetry
+		}
+		r = record(v.m[off : off+n : off+n])
 	}
-	r := record(v.m[off : off+n : off+n])
 	if err := r.check(int(n)); err != nil {
 		return err
 	}
@@ -186,9 +212,8 @@ func (s *segments) writer(active uint32) (*os.File, error) {
 	if s.wf != nil && s.wid == active {
 		return s.wf, nil
 	}
-	if s.wf != nil {
-		s.wf.Close()
-		s.wf = nil
+	if err := s.closeWriter(); err != nil {
+		return nil, err
 	}
 	f, err := os.OpenFile(segPath(s.dir, active), os.O_RDWR, 0)
 	if err != nil {
@@ -215,9 +240,10 @@ func (t *tx) appendRecord(rec []byte) (id uint32, slot uint32, off int64, err er
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	if _, err := f.WriteAt(rec, off); err != nil {
-		return 0, 0, 0, fmt.Errorf("append record: %w", mapErrno(err))
+	if err := writeAt(f, rec, off); err != nil {
+		return 0, 0, 0, fmt.Errorf("append record: %w", err)
 	}
+	s.wDirty = true
 	if off+int64(len(rec)) > 1<<32-1 {
 		return 0, 0, 0, fmt.Errorf("%w: record too large", ErrInvalid)
 	}
@@ -250,24 +276,32 @@ func (t *tx) newSegment() (uint32, uint32, error) {
 		return 0, 0, fmt.Errorf("%w: segment table full", ErrFull)
 	}
 	id := x.u32(offNextSeg)
+	if err := s.closeWriter(); err != nil {
+		return 0, 0, err
+	}
 	f, err := os.OpenFile(segPath(s.dir, id), os.O_RDWR|os.O_CREATE|os.O_TRUNC, s.mode)
 	if err != nil {
 		return 0, 0, fmt.Errorf("create segment: %w", mapErrno(err))
 	}
+	logOp("create", f, 0, nil)
 	var hdr [segHeader]byte
 	copy(hdr[:], segMagic)
 	putU32(hdr[:], 8, formatVersion)
 	putU32(hdr[:], 12, id)
 	putU64(hdr[:], 16, s.inst)
-	if _, err := f.WriteAt(hdr[:], 0); err != nil {
+	if err := writeAt(f, hdr[:], 0); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return 0, 0, fmt.Errorf("create segment: %w", mapErrno(err))
+		return 0, 0, fmt.Errorf("create segment: %w", err)
 	}
-	if s.wf != nil {
-		s.wf.Close()
+	if s.durable {
+		// The name must be durable before the index can refer to it.
+		if err := syncDir(s.dir); err != nil {
+			f.Close()
+			return 0, 0, err
+		}
 	}
-	s.wf, s.wid = f, id
+	s.wf, s.wid, s.wDirty = f, id, true
 	so := offSegTable + int64(slot)*segSlotSize
 	if err := t.saveRange(so, segSlotSize); err != nil {
 		return 0, 0, err
@@ -284,6 +318,33 @@ func (t *tx) newSegment() (uint32, uint32, error) {
 		return 0, 0, err
 	}
 	return id, slot, t.setU64(offActiveLen, segHeader)
+}
+
+// closeWriter closes the writer's descriptor, first making its appends
+// durable when the commit will need them to be.
+func (s *segments) closeWriter() error {
+	if s.wf == nil {
+		return nil
+	}
+	if err := s.syncWriter(); err != nil {
+		return err
+	}
+	err := s.wf.Close()
+	s.wf = nil
+	return err
+}
+
+// syncWriter fsyncs the active segment if it was appended to since the
+// last time (Options.Sync only).
+func (s *segments) syncWriter() error {
+	if !s.durable || !s.wDirty || s.wf == nil {
+		return nil
+	}
+	if err := syncFile(s.wf); err != nil {
+		return err
+	}
+	s.wDirty = false
+	return nil
 }
 
 // segLive adjusts the live byte count of a segment slot.

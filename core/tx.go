@@ -19,6 +19,7 @@ type tx struct {
 	removes    []string // value files to delete once the transaction commits
 	segRemoves []uint32 // segments to delete once the transaction commits
 	recBuf     []byte   // reused to encode records
+	allocs     []span   // regions allocated in this transaction (private modes)
 }
 
 func newTx(x *index, j *journal, s *segments) *tx {
@@ -129,6 +130,9 @@ func (t *tx) alloc(n int64) (int64, error) {
 		return 0, err
 	}
 	clear(t.x.m[off:end])
+	if t.x.io.private() {
+		t.allocs = append(t.allocs, span{off, end})
+	}
 	if err := t.setU64(offFileSize, uint64(end)); err != nil {
 		return 0, err
 	}

@@ -31,7 +31,9 @@ func payload(key string, seq int) []byte {
 func writer(args []string) error {
 	dir := args[0]
 	start, _ := strconv.Atoi(args[1])
-	c, err := core.Open(dir, &core.Options{Timeout: 30 * time.Second})
+	opts := modeOptions(args[2])
+	opts.Timeout = 30 * time.Second
+	c, err := core.Open(dir, &opts)
 	if err != nil {
 		return err
 	}
@@ -53,19 +55,21 @@ func writer(args []string) error {
 
 // TestCrash_KillWriter kills a writer at random moments; after each kill the
 // directory must open, pass Check, and hold every acknowledged write or a
-// later one, never a torn value.
+// later one, never a torn value. Writers alternate between the modes, so
+// each mode's recovery also repairs the others' deaths.
 func TestCrash_KillWriter(t *testing.T) {
+	modes := []string{"shared", "network", "sync"}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewSource(1))
 	seq := 0
 	latest := map[string]int{} // key -> last acknowledged seq
 	deleted := map[string]int{}
-	rounds := 20
+	rounds := 30
 	if testing.Short() {
-		rounds = 5
+		rounds = 6
 	}
 	for round := 0; round < rounds; round++ {
-		cmd := worker(t, "writer", dir, fmt.Sprint(seq))
+		cmd := worker(t, "writer", dir, fmt.Sprint(seq), modes[round%len(modes)])
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ func init() {
 func hammer(args []string) error {
 	dir, id := args[0], args[1]
 	n, _ := strconv.Atoi(args[2])
-	c, err := core.Open(dir, &core.Options{Timeout: 30 * time.Second})
+	opts := modeOptions(args[3])
+	opts.Timeout = 30 * time.Second
+	c, err := core.Open(dir, &opts)
 	if err != nil {
 		return err
 	}
@@ -51,14 +54,42 @@ func hammer(args []string) error {
 	return nil
 }
 
+// modeOptions are the options of a worker in mode: "shared" (the
+// default), "network" (forced network mode) or "sync" (Options.Sync).
+func modeOptions(mode string) core.Options {
+	switch mode {
+	case "network":
+		return core.Options{Network: core.NetworkOn}
+	case "sync":
+		return core.Options{Sync: true, Network: core.NetworkOff}
+	}
+	return core.Options{Network: core.NetworkOff}
+}
+
 // TestProcesses_Hammer runs four processes against one directory and checks
-// that no increment was lost and the index is consistent afterwards.
+// that no increment was lost and the index is consistent afterwards: all
+// in each mode, and then one in each mode at once (a network-mode process
+// must exclude and see the writes of local ones on the same machine).
 func TestProcesses_Hammer(t *testing.T) {
+	for _, modes := range [][]string{
+		{"shared", "shared", "shared", "shared"},
+		{"network", "network", "network", "network"},
+		{"sync", "sync", "sync", "sync"},
+		{"shared", "network", "sync", "network"},
+	} {
+		t.Run(strings.Join(modes, "+"), func(t *testing.T) { hammerModes(t, modes) })
+	}
+}
+
+func hammerModes(t *testing.T, modes []string) {
 	dir := t.TempDir()
-	const procs, n = 4, 2000
+	procs, n := len(modes), 2000
+	if modes[0] != "shared" {
+		n = 500 // fsync per write, and the whole index re-read per foreign write
+	}
 	var cmds []*execCmd
 	for p := 0; p < procs; p++ {
-		cmd := worker(t, "hammer", dir, fmt.Sprint("w", p), fmt.Sprint(n))
+		cmd := worker(t, "hammer", dir, fmt.Sprint("w", p), fmt.Sprint(n), modes[p])
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +114,7 @@ func TestProcesses_Hammer(t *testing.T) {
 		}
 		total += int64(le64(it.Value.Bytes))
 	}
-	if total != procs*n {
+	if total != int64(procs*n) {
 		t.Fatalf("increments: got %d, want %d", total, procs*n)
 	}
 	rep, err := c.Check(core.Call{}, false)

@@ -21,7 +21,7 @@ import tempfile
 EXPORTS = [
     ('int', 'dcg_version', 'void'),
     ('int', 'dcg_open', 'char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, '
-                        'int policy, double timeout, int file_mode, int dir_mode, uint64_t *handle, '
+                        'int policy, double timeout, int file_mode, int dir_mode, int flags, uint64_t *handle, '
                         'char *out, int64_t outcap'),
     ('int', 'dcg_close', 'uint64_t handle'),
     ('int', 'dcg_limits', 'uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy'),
@@ -43,6 +43,7 @@ EXPORTS = [
     ('int64_t', 'dcg_fds', 'int32_t *fds, int64_t cap'),
     ('int', 'dcg_filesystem', 'uint64_t handle, char *out, int64_t outcap'),
     ('int', 'dcg_runtime', 'int64_t *out'),
+    ('int', 'dcg_mode', 'uint64_t handle'),
 ]
 
 CDEF = '\n'.join('%s %s(%s);' % export for export in EXPORTS) + '''

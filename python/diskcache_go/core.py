@@ -129,8 +129,17 @@ _INT64_MAX = 9223372036854775807
 # Bytes of the HMAC-SHA256 tag appended to pickles when a secret is set.
 _TAG_SIZE = 32
 # Settings that are never written to the directory: a secret kept next to
-# the data it protects would protect nothing.
-_SECRET_SETTINGS = ('disk_hmac_secret',)
+# the data it protects would protect nothing, and whether a directory is
+# reached over a network is a property of each machine's mount.
+_SECRET_SETTINGS = ('disk_hmac_secret', 'network_mode')
+
+# network_mode values and the dcg_open flag each sets (DCG_OPEN_*).
+_NETWORK_MODES = {'auto': 0, 'network': 2, 'local': 4}
+_OPEN_SYNC = 1
+# The environment variable that replaces the default network_mode 'auto'.
+NETWORK_MODE_ENV = 'DISKCACHE_GO_NETWORK_MODE'
+# dcg_mode results.
+_ENGINE_MODES = {0: 'local', 1: 'local', 2: 'network'}
 
 # Every file the engine and this module keep in a cache directory starts
 # with this prefix; check() never reports them as unknown.
@@ -209,6 +218,9 @@ class Disk:
 
     #: Permission of value files (only the owner can read a cache's pickles).
     file_mode = 0o600
+    # Set by Cache from its fsync setting: value files are fsynced (with
+    # their directories) before the index refers to them.
+    fsync = False
     #: Permission of the directories of value files.
     dir_mode = 0o700
 
@@ -354,7 +366,12 @@ class Disk:
                     for chunk in iterator:
                         size += len(chunk)
                         writer.write(chunk)
-                    return size
+                    if self.fsync:
+                        writer.flush()
+                        os.fsync(writer.fileno())
+                if self.fsync:
+                    _fsync_dirs(full_dir, self._directory)
+                return size
             except BaseException:
                 # A full disk (or any failure) leaves no partial file, and no
                 # directory made for it, behind.
@@ -619,6 +636,46 @@ def _merge_settings(persisted, settings):
     return sets
 
 
+def _fsync_dirs(path, top):
+    """fsync ``path`` and its parents up to ``top``: the names of a new
+    value file and of the directories made for it must survive a power
+    loss before the index refers to the file."""
+    top = op.abspath(top)
+    path = op.abspath(path)
+    while True:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if path == top or len(path) <= len(top):
+            return
+        path = op.dirname(path)
+
+
+def _open_flags(sets):
+    """The dcg_open flags the settings ask for.
+
+    ``fsync`` (or python-diskcache's ``sqlite_synchronous`` at FULL or
+    EXTRA, which in SQLite also means a sync at every commit) makes writes
+    durable against power loss; ``network_mode`` picks network mode, with
+    the environment variable DISKCACHE_GO_NETWORK_MODE replacing its
+    default, 'auto'.
+    """
+    mode = sets.get('network_mode')
+    if mode is None:
+        mode = os.environ.get(NETWORK_MODE_ENV) or 'auto'
+    if mode not in _NETWORK_MODES:
+        raise ValueError(
+            'network_mode must be one of %s, not %r' % (', '.join(sorted(_NETWORK_MODES)), mode)
+        )
+    flags = _NETWORK_MODES[mode]
+    synchronous = sets.get('sqlite_synchronous', DEFAULT_SETTINGS['sqlite_synchronous'])
+    if sets.get('fsync') or (type(synchronous) is int and synchronous >= 2):
+        flags |= _OPEN_SYNC
+    return flags
+
+
 def _settings_load(directory):
     path = op.join(directory, _SETTINGS_FILE)
     try:
@@ -704,8 +761,9 @@ class Cache:
         # Settings: defaults, then what the directory persisted, then the
         # keyword arguments; the result is persisted again.
         self._policy_name = DEFAULT_SETTINGS['eviction_policy']
-        self._connect()
         persisted = _settings_load(directory)
+        self._open_flags = _open_flags(_merge_settings(persisted, settings))
+        self._connect()
         sets = _merge_settings(persisted, settings)
         if _persisted_form(sets) != persisted:
             # Only a change takes the writer lock: opening with the settings
@@ -718,6 +776,7 @@ class Cache:
         self._disk = disk(directory, **kwargs)
         self._modes = (getattr(self._disk, 'file_mode', Disk.file_mode),
                        getattr(self._disk, 'dir_mode', Disk.dir_mode))
+        self._disk.fsync = bool(self._open_flags & _OPEN_SYNC)
         self._fast_get = False
 
         self._warn_network_filesystem()
@@ -744,6 +803,7 @@ class Cache:
             self._timeout_seconds(False),
             self._modes[0],
             self._modes[1],
+            self._open_flags,
             handle,
             bufs.ptr,
             bufs.size,
@@ -761,6 +821,26 @@ class Cache:
         if self._gen != _ffi.GEN[0] or self._handle is None:
             return self._connect()
         return self._handle
+
+    @property
+    def network_mode(self):
+        """How this handle shares the cache: ``'network'`` or ``'local'``.
+
+        Network mode (chosen by the ``network_mode`` setting, or with
+        ``'auto'`` when the directory is on a network or FUSE filesystem)
+        maps nothing shared, takes a lock that works between machines for
+        every operation and reads and writes with pread/pwrite. Assigning
+        (as ``reset('network_mode', ...)`` does) changes the setting, which
+        takes effect when the handle is next opened.
+        """
+        mode = self._call(_ffi.lib().dcg_mode)
+        if mode < 0:
+            self._fail(-mode, None, 'mode')
+        return _ENGINE_MODES[mode]
+
+    @network_mode.setter
+    def network_mode(self, value):
+        self._network_setting = value
 
     def _warn_network_filesystem(self):
         name = _ffi.ffi.new('char[]', 64)
@@ -1645,7 +1725,22 @@ class Cache:
         setattr(self, key, value)
         if key in ('size_limit', 'cull_limit', 'eviction_policy'):
             self._apply_limits()
+        if key in ('fsync', 'sqlite_synchronous', 'network_mode') and self._disk is not None:
+            self._reopen_for(key, value)
         return value
+
+    def _reopen_for(self, key, value):
+        """Open the engine again when a setting changed how it must open."""
+        sets = {k: getattr(self, k) for k in ('fsync', 'sqlite_synchronous') if hasattr(self, k)}
+        sets['network_mode'] = getattr(self, '_network_setting', None)
+        sets[key] = value
+        flags = _open_flags(sets)
+        if flags != self._open_flags:
+            self._open_flags = flags
+            self._disk.fsync = bool(flags & _OPEN_SYNC)
+            # The next call reopens with the new flags (close waits for an
+            # open transaction to end).
+            self.close()
 
     def _reset_stats(self):
         status = self._call(_ffi.lib().dcg_reset_stats)

@@ -1,0 +1,168 @@
+package core
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// netLock is network mode's lock between machines: the file
+// "cache.dcg-netlock", created atomically (see try; flock may only lock
+// within one client on these filesystems) and removed on release. It names its holder ("host pid nonce"), so a lock left by a
+// process that died is broken: at once when the holder was on this host
+// and is gone, after staleAfter when it was on another host (its death can
+// not be seen from here). Network mode takes the flock as well, so
+// local-mode processes on this machine exclude network-mode ones.
+type netLock struct {
+	path  string
+	mode  os.FileMode
+	host  string
+	owner string // what this process writes into the lock file
+}
+
+// staleAfter is how old another host's lock file must be to be broken; a
+// transaction that holds the lock longer than this can be broken into by
+// another machine.
+const staleAfter = 2 * time.Minute
+
+// processNonce tells this process's locks from those of an earlier process
+// that had the same pid.
+var processNonce = func() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 16)
+	}
+	return hex.EncodeToString(b[:])
+}()
+
+func newNetLock(path string, mode os.FileMode) *netLock {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	host = strings.ReplaceAll(host, " ", "_")
+	return &netLock{path: path, mode: mode, host: host,
+		owner: fmt.Sprintf("%s %d %s\n", host, os.Getpid(), processNonce)}
+}
+
+// try takes the lock if it is free (or abandoned). The lock file is
+// written under a private name and then hard-linked into place (link fails
+// if the name exists, atomically on NFS too), so it never exists without
+// its holder's name in it; where links are not supported it is created
+// with O_EXCL and written, and a file found empty is only broken after a
+// while.
+func (n *netLock) try() (bool, error) {
+	got, err := n.tryLink()
+	if errors.Is(err, errNoLinks) {
+		got, err = n.tryExcl()
+	}
+	if err != nil || got {
+		return got, err
+	}
+	if n.abandoned() {
+		n.breakIn()
+	}
+	return false, nil
+}
+
+var errNoLinks = errors.New("hard links not supported")
+
+func (n *netLock) tryLink() (bool, error) {
+	tmp := fmt.Sprintf("%s.%d-%s", n.path, os.Getpid(), processNonce)
+	if err := os.WriteFile(tmp, []byte(n.owner), n.mode); err != nil {
+		os.Remove(tmp)
+		return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(err))
+	}
+	defer os.Remove(tmp)
+	err := os.Link(tmp, n.path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, os.ErrExist):
+		return false, nil
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
+		return false, errNoLinks
+	}
+	return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(err))
+}
+
+func (n *netLock) tryExcl() (bool, error) {
+	f, err := os.OpenFile(n.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, n.mode)
+	if err == nil {
+		_, werr := f.WriteString(n.owner)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			os.Remove(n.path)
+			return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(werr))
+		}
+		return true, nil
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(err))
+	}
+	return false, nil
+}
+
+// abandoned reports whether the lock file's holder is gone.
+func (n *netLock) abandoned() bool {
+	st, err := os.Stat(n.path)
+	if err != nil {
+		return false // released meanwhile: the next try takes it
+	}
+	age := time.Since(st.ModTime())
+	b, err := os.ReadFile(n.path)
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 3 {
+		// Created but not yet written, or its creator died in between.
+		return age > 10*time.Second
+	}
+	if fields[0] != n.host {
+		return age > staleAfter
+	}
+	pid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return age > 10*time.Second
+	}
+	if pid == os.Getpid() {
+		// This process's own lock (another handle) unless an earlier
+		// process with the same pid left it.
+		return fields[2] != processNonce
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// breakIn removes an abandoned lock file. Renaming it first means two
+// processes breaking in at once can not remove a lock a third has just
+// taken: only one rename of the abandoned file succeeds.
+func (n *netLock) breakIn() {
+	aside := fmt.Sprintf("%s.broken-%d-%s", n.path, os.Getpid(), processNonce)
+	if os.Rename(n.path, aside) == nil {
+		os.Remove(aside)
+	}
+}
+
+// release removes the lock file if it is still this process's.
+func (n *netLock) release() error {
+	b, err := os.ReadFile(n.path)
+	if err != nil {
+		return fmt.Errorf("unlock %s: %w", n.path, mapErrno(err))
+	}
+	if string(b) != n.owner {
+		return fmt.Errorf("unlock %s: the lock was broken by another process (held past %v?)", n.path, staleAfter)
+	}
+	if err := os.Remove(n.path); err != nil {
+		return fmt.Errorf("unlock %s: %w", n.path, mapErrno(err))
+	}
+	return nil
+}
