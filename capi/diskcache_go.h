@@ -114,6 +114,13 @@ int dcg_open(const unsigned char *dir, int64_t dirlen, int64_t size_limit,
 #define DCG_MODE_SHARED  0 /* shared mappings (the default) */
 #define DCG_MODE_ORDERED 1 /* DCG_OPEN_SYNC on a local filesystem */
 #define DCG_MODE_NETWORK 2 /* network mode */
+/* Or-ed in when the open found the index damaged beyond repair and replaced
+ * it with an empty one. */
+#define DCG_MODE_WAS_RESET 8
+
+/* CRC-32 (IEEE, as zlib's crc32) of buf[0:n] continued from seed: the
+ * checksum in value file names. */
+uint32_t dcg_crc32(uint32_t seed, const unsigned char *buf, int64_t n);
 
 /* Returns the handle's DCG_MODE_*, -DCG_CLOSED for a closed handle. */
 int dcg_mode(uint64_t handle);

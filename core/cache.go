@@ -39,6 +39,7 @@ type Cache struct {
 	// the file as of its sequence number; false forces a full re-read.
 	netLoaded bool
 	netSeq    uint64 // the file's sequence number the private copy matches
+	wasReset  bool   // Open found the index damaged and made a new one
 
 	sizeLimit atomic.Int64
 	cullLimit atomic.Int64
@@ -127,7 +128,12 @@ func open(dir string, o Options) (_ *Cache, err error) {
 	// (it is re-sealed at the end of each operation), and a dead one is
 	// rolled back by read's stuck-writer repair.
 	if err := c.read(c.idx.validate); err != nil {
-		return nil, err
+		if !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) || c.readOnly {
+			return nil, err
+		}
+		if err := c.resetDamaged(); err != nil {
+			return nil, err
+		}
 	}
 	c.segs.inst = c.idx.instance()
 	return c, nil
@@ -175,7 +181,7 @@ func (c *Cache) prepare() error {
 	}
 	if !ok {
 		c.jrn.commit()
-		return c.idx.create()
+		return c.idx.create(1)
 	}
 	return c.recover()
 }
@@ -213,7 +219,7 @@ func (c *Cache) preparePrivate() error {
 		if err := writeAt(c.jrn.f, zero[:], jrnOffUsed); err != nil {
 			return fmt.Errorf("write journal: %w", err)
 		}
-		if err := c.createPrivate(); err != nil {
+		if err := c.createPrivate(1); err != nil {
 			return err
 		}
 	} else if _, err := c.recoverFile(); err != nil {
@@ -227,9 +233,9 @@ func (c *Cache) preparePrivate() error {
 
 // createPrivate lays down a new index in the private copy and writes it
 // to the file, magic last, as create does in a shared mapping.
-func (c *Cache) createPrivate() error {
+func (c *Cache) createPrivate(nextSeg uint32) error {
 	x := c.idx
-	if err := x.create(); err != nil {
+	if err := x.create(nextSeg); err != nil {
 		return err
 	}
 	end := int64(x.u64(offFileSize))
@@ -256,6 +262,87 @@ func (c *Cache) createPrivate() error {
 		dropPages(x.m, 0, end)
 	}
 	return nil
+}
+
+// resetDamaged makes a new, empty index in place of one whose header is
+// damaged beyond use (its state checksum or sizes fail): every list and
+// table hangs off that header, so its entries can not be trusted or
+// found. It works in place, under the writer lock, so processes that have
+// the file open see the new index rather than keep a file of their own. The
+// segment and value files of the lost entries become orphans, which
+// check(fix) removes. A cache is rebuilt by use; refusing to open would
+// leave it unusable until someone deleted it by hand.
+func (c *Cache) resetDamaged() error {
+	owner := c.owner(0)
+	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
+		return err
+	}
+	defer func() {
+		c.lock.leave(owner)
+		c.lock.release()
+	}()
+	if c.idx.io == ioNetwork {
+		if err := c.syncNet(); err != nil {
+			return err
+		}
+	}
+	// Another process may have reset it already.
+	err := c.idx.validate()
+	if err == nil || !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) {
+		return err
+	}
+	if err := c.recreate(c.nextFreeSegment()); err != nil {
+		return err
+	}
+	c.wasReset = true
+	return nil
+}
+
+// recreate lays down a new, empty index in place of the current one; the
+// caller holds the writer lock and has nothing journaled. New segments
+// start at nextSeg, so the old segment files stay readable meanwhile.
+func (c *Cache) recreate(nextSeg uint32) error {
+	x := c.idx
+	if x.io.private() {
+		if err := c.closeJournalFile(); err != nil {
+			return err
+		}
+		if err := c.createPrivate(nextSeg); err != nil {
+			return err
+		}
+		c.segs.inst = x.instance()
+		if x.io == ioNetwork {
+			return c.loadNet()
+		}
+		return nil
+	}
+	c.jrn.commit()
+	c.tx.beginOp()
+	odd := x.seq() | 1
+	err := x.create(nextSeg)
+	// create cleared the sequence number too; carry it on past any number
+	// a reader may have started under.
+	atomic.StoreUint64(x.seqPtr(), odd+1)
+	c.tx.opOpen = false
+	c.segs.inst = x.instance()
+	return err
+}
+
+// nextFreeSegment returns a segment id above every segment file in the
+// directory and every id the index handed out.
+func (c *Cache) nextFreeSegment() uint32 {
+	next := uint32(1)
+	if c.idx.stateOK() {
+		next = c.idx.u32(offNextSeg)
+	}
+	names, _ := filepath.Glob(filepath.Join(c.dir, filePrefix+"-*.seg"))
+	for _, name := range names {
+		var id uint32
+		if _, err := fmt.Sscanf(filepath.Base(name), filePrefix+"-%08x.seg", &id); err == nil && id >= next {
+			next = id + 1
+		}
+	}
+	return next
 }
 
 // recover rolls back a transaction whose writer died; the caller holds the

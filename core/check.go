@@ -2,8 +2,13 @@ package core
 
 import (
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 )
 
 // Warning is one finding of Check. Kind says which python-diskcache warning
@@ -41,12 +46,31 @@ type CheckReport struct {
 // record and hash-table slot, the value files' existence and sizes, and
 // the counters. With fix it deletes entries whose file is gone, corrects
 // file sizes and counters.
+//
+// When it finds the structure damaged (WarnIntegrity), fixing rebuilds the
+// index from the entries that are still whole (see rebuild) and checks
+// again; the report holds what both passes found.
 func (c *Cache) Check(call Call, fix bool) (CheckReport, error) {
 	var rep CheckReport
 	err := c.update(call, func(t *tx) error {
 		rep = CheckReport{}
 		return c.check(t, fix, &rep)
 	})
+	if err != nil || !fix || !slices.ContainsFunc(rep.Warnings, func(w Warning) bool { return w.Kind == WarnIntegrity }) {
+		return rep, err
+	}
+	kept, err := c.rebuild(call)
+	if err != nil {
+		return rep, err
+	}
+	rep.Warnings = append(rep.Warnings, Warning{WarnIntegrity, fmt.Sprintf("index rebuilt from the %d whole entries", kept)})
+	var again CheckReport
+	err = c.update(call, func(t *tx) error {
+		again = CheckReport{}
+		return c.check(t, true, &again)
+	})
+	rep.Warnings = append(rep.Warnings, again.Warnings...)
+	rep.Files = again.Files
 	return rep, err
 }
 
@@ -154,6 +178,10 @@ func (c *Cache) checkFile(t *tx, id uint32, e []byte, name string, fix bool, war
 		warn(WarnFile, "file not found: %s", filepath.Clean(full))
 		return fix
 	}
+	if err := verifyFileSum(full, name); err != nil {
+		warn(WarnFile, "%v", err)
+		return fix
+	}
 	if real, db := st.Size(), int64(getU64(e, eSize)); real != db {
 		warn(WarnFile, "wrong file size: %s, %d != %d", filepath.Clean(full), real, db)
 		if fix {
@@ -226,4 +254,40 @@ func (c *Cache) checkSegments(t *tx, fix bool, found map[uint32]uint64, warn fun
 		}
 	}
 	return nil
+}
+
+// summedName matches the value file names the Python package's Disk makes:
+// two levels of directories and a random name ending in the CRC-32 (IEEE)
+// of the contents.
+var summedName = regexp.MustCompile(`^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}-([0-9a-f]{8})\.val$`)
+
+// verifyFileSum checks a value file against the checksum in its name, if
+// its name carries one.
+func verifyFileSum(full, name string) error {
+	m := summedName.FindStringSubmatch(name)
+	if m == nil {
+		return nil
+	}
+	want, err := strconv.ParseUint(m[1], 16, 32)
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return fmt.Errorf("file unreadable: %s: %w", filepath.Clean(full), err)
+	}
+	defer f.Close()
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("file unreadable: %s: %w", filepath.Clean(full), err)
+	}
+	if got := h.Sum32(); got != uint32(want) {
+		return fmt.Errorf("damaged file (checksum %08x, name says %08x): %s", got, want, filepath.Clean(full))
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

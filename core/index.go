@@ -2,6 +2,7 @@ package core
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -91,7 +92,7 @@ func (x *index) initialised() (bool, error) {
 
 // create lays down an empty index; called with the writer lock held, on a
 // file whose header is missing or incomplete (a creator may have died).
-func (x *index) create() error {
+func (x *index) create(nextSeg uint32) error {
 	first := int64(headerSize)
 	entries := first
 	buckets := entries + int64(chunkCap(0))*entrySize
@@ -113,7 +114,7 @@ func (x *index) create() error {
 	putU64(m, offBucketCap, initBuckets)
 	putU64(m, offEntryChunk, uint64(entries))
 	putU64(m, offFileSize, uint64(end))
-	putU32(m, offNextSeg, 1)
+	putU32(m, offNextSeg, max(nextSeg, 1))
 	x.sealState()
 	// The magic goes last: a file without it is re-created.
 	copy(m[:8], idxMagic)
@@ -142,6 +143,9 @@ func (x *index) validateHeader() error {
 		return fmt.Errorf("%w: index magic", ErrCorrupted)
 	}
 	if v := getU32(m, offVersion); v != formatVersion {
+		if v > formatVersion && v < formatVersion+64 {
+			return fmt.Errorf("%w: index format version %d, this build reads %d (%w)", ErrCorrupted, v, formatVersion, errNewerFormat)
+		}
 		return fmt.Errorf("%w: index format version %d, this build reads %d", ErrCorrupted, v, formatVersion)
 	}
 	if getU32(m, offHdrSize) != headerSize {
@@ -152,6 +156,10 @@ func (x *index) validateHeader() error {
 	}
 	return nil
 }
+
+// errNewerFormat marks an index written by a newer release: not damage,
+// so it is never reset.
+var errNewerFormat = errors.New("written by a newer diskcache-go")
 
 func (x *index) stateSum() uint64 { return xxhash.Sum64(x.m[offState:offStateEnd]) }
 func (x *index) stateOK() bool    { return getU64(x.m, offStateSum) == x.stateSum() }

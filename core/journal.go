@@ -20,19 +20,22 @@ import (
 //	8   used u64: end of the last complete record; 0 = nothing to undo
 //	16  batched u64: 1 when the records were written in one go before any
 //	    change to the index file (the ordered and network modes)
+//	24  epoch u64: advanced after every commit and covered by each
+//	    record's sum, so records of finished transactions never validate
+//	    (a damaged used field must not replay them over newer data)
 //	64  records: off u64 | len u32 | sum u32 | old bytes, padded to 8
 //
 // A record is complete before used covers it, and the index region it saves
 // is changed only after that, so a kill at any point leaves either an
 // unchanged region or a record that restores it. sum (the low 32 bits of
-// xxhash64 of off, len and the bytes) catches records a power loss tore:
-// in a batched journal a torn record proves the index file was not touched
-// yet (it is changed only after the journal is synced), so the journal is
-// dropped; in an unbatched one it is corruption.
+// xxhash64 of the epoch, off, len and the bytes) catches records a power
+// loss tore or the disk damaged; such a journal is dropped (see
+// errBadJournal).
 const (
 	jrnMagic    = "DCGJRNL1"
 	jrnOffUsed  = 8
 	jrnOffBatch = 16
+	jrnOffEpoch = 24
 	jrnStart    = 64
 	jrnRecHdr   = 16
 	jrnGrowStep = 1 << 20
@@ -148,11 +151,12 @@ func (j *journal) begin() {
 	putU64(j.m, jrnOffBatch, 0)
 }
 
-// recSum is the checksum of a journal record.
-func recSum(off int64, old []byte) uint32 {
-	var h [12]byte
+// recSum is the checksum of a journal record of epoch.
+func recSum(epoch uint64, off int64, old []byte) uint32 {
+	var h [20]byte
 	putU64(h[:], 0, uint64(off))
 	putU32(h[:], 8, uint32(len(old)))
+	putU64(h[:], 12, epoch)
 	d := xxhash.New()
 	d.Write(h[:])
 	d.Write(old)
@@ -183,7 +187,7 @@ func (j *journal) save(idx []byte, off, n int64) error {
 	putU64(j.m, p, uint64(off))
 	putU32(j.m, p+8, uint32(n))
 	copy(j.m[p+jrnRecHdr:p+jrnRecHdr+n], idx[off:off+n])
-	putU32(j.m, p+12, recSum(off, idx[off:off+n]))
+	putU32(j.m, p+12, recSum(getU64(j.m, jrnOffEpoch), off, idx[off:off+n]))
 	j.used += rec
 	// Publish the record only once it is complete.
 	atomic.StoreUint64(j.usedPtr(), uint64(j.used))
@@ -194,6 +198,7 @@ func (j *journal) save(idx []byte, off, n int64) error {
 // commit forgets the undo records: the transaction's changes stand.
 func (j *journal) commit() {
 	atomic.StoreUint64(j.usedPtr(), 0)
+	putU64(j.m, jrnOffEpoch, getU64(j.m, jrnOffEpoch)+1)
 	j.used = jrnStart
 	clear(j.saved)
 }
@@ -216,7 +221,7 @@ func (j *journal) rollback(idx []byte, f *os.File) error {
 		}
 	}
 	recs, err := j.records(used, int64(len(idx)))
-	if errors.Is(err, errTornJournal) {
+	if errors.Is(err, errBadJournal) {
 		j.commit()
 		return nil
 	}
@@ -240,9 +245,13 @@ func (j *journal) rollback(idx []byte, f *os.File) error {
 	return nil
 }
 
-// errTornJournal means a batched journal's records did not all reach the
-// disk, so the index file was never changed: there is nothing to undo.
-var errTornJournal = errors.New("torn batched journal")
+// errBadJournal means the journal's records do not all validate. Either a
+// power loss tore a batched journal, and then the index file was never
+// changed (it is written only after the journal is synced), or the journal
+// was damaged on disk. No record of it can be trusted, so none is applied:
+// what a dead writer half changed is then caught by the entry and state
+// checksums, reported as corruption and repaired by check(fix).
+var errBadJournal = errors.New("journal records do not validate")
 
 // jrec is one parsed journal record: the index region [off, off+n) and
 // where its old bytes are in the journal.
@@ -252,10 +261,7 @@ type jrec struct{ off, n, at int64 }
 // index of limit bytes.
 func (j *journal) records(used, limit int64) ([]jrec, error) {
 	if used < jrnStart || used > j.size || used > int64(len(j.m)) {
-		if getU64(j.m, jrnOffBatch) == 1 && used > 0 {
-			return nil, errTornJournal
-		}
-		return nil, fmt.Errorf("%w: journal length %d", ErrCorrupted, used)
+		return nil, fmt.Errorf("%w: length %d", errBadJournal, used)
 	}
 	var recs []jrec
 	for p := int64(jrnStart); p < used; {
@@ -264,13 +270,10 @@ func (j *journal) records(used, limit int64) ([]jrec, error) {
 		if !bad {
 			off, n = int64(getU64(j.m, p)), int64(getU32(j.m, p+8))
 			bad = off < 0 || n < 0 || off+n > limit || p+jrnRecHdr+n > used ||
-				getU32(j.m, p+12) != recSum(off, j.m[p+jrnRecHdr:p+jrnRecHdr+n])
+				getU32(j.m, p+12) != recSum(getU64(j.m, jrnOffEpoch), off, j.m[p+jrnRecHdr:p+jrnRecHdr+n])
 		}
 		if bad {
-			if getU64(j.m, jrnOffBatch) == 1 {
-				return nil, errTornJournal
-			}
-			return nil, fmt.Errorf("%w: journal record at %d", ErrCorrupted, p)
+			return nil, fmt.Errorf("%w: record at %d", errBadJournal, p)
 		}
 		recs = append(recs, jrec{off: off, n: n, at: p + jrnRecHdr})
 		p += jrnRecHdr + (n+7)&^7

@@ -56,3 +56,8 @@ func chooseMode(dir string, o Options) ioMode {
 // go out with pwrite and fsync in journal order) or "network" (see
 // NetworkMode).
 func (c *Cache) Mode() string { return c.idx.io.String() }
+
+// WasReset reports whether Open found the index damaged beyond repair and
+// replaced it with an empty one (the entries were lost; see check for the
+// files they leave behind).
+func (c *Cache) WasReset() bool { return c.wasReset }

@@ -104,8 +104,8 @@ func (s *segments) view(id uint32) (*segView, error) {
 	}
 	if s.net {
 		v := &segView{f: f}
-		s.views[id] = v
 		s.prune()
+		s.views[id] = v
 		return v, nil
 	}
 	defer f.Close()
@@ -122,8 +122,11 @@ func (s *segments) view(id uint32) (*segView, error) {
 		return nil, err
 	}
 	v := &segView{m: m}
-	s.views[id] = v
+	// Prune before adding: the segment asked for may be one the table no
+	// longer lists (a reader holding an old entry, or rebuild reading the
+	// records of the index it replaces).
 	s.prune()
+	s.views[id] = v
 	return v, nil
 }
 

@@ -135,14 +135,7 @@ func (c *Cache) writeSteps(spans []span) error {
 			return err
 		}
 	}
-	putU64(b[:], 0, 0)
-	if err := writeAt(j.f, b[:], jrnOffUsed); err != nil {
-		return fmt.Errorf("write journal: %w", err)
-	}
-	if durable {
-		return syncFile(j.f)
-	}
-	return nil
+	return c.closeJournalFile()
 }
 
 // undoWrite restores the files and the private copy after a failed
@@ -173,14 +166,17 @@ func (c *Cache) undoWrite(spans []span) {
 // no transaction open. It returns the index file's sequence number.
 func (c *Cache) recoverFile() (uint64, error) {
 	j, x, durable := c.jrn, c.idx, c.opts.Sync
-	used, err := j.fileUsed()
-	if err != nil {
-		return 0, err
+	var hdr [jrnStart - jrnOffUsed]byte
+	if _, err := j.f.ReadAt(hdr[:], jrnOffUsed); err != nil {
+		return 0, fmt.Errorf("read journal: %w", mapErrno(err))
 	}
-	if used > 0 {
+	// This transaction's records carry the file's epoch.
+	putU64(j.m, jrnOffEpoch, getU64(hdr[:], jrnOffEpoch-jrnOffUsed))
+	if used := int64(getU64(hdr[:], 0)); used > 0 {
 		if err := c.rollbackFile(used); err != nil {
 			return 0, err
 		}
+		putU64(j.m, jrnOffEpoch, getU64(j.m, jrnOffEpoch)+1)
 	}
 	j.used = jrnStart
 	putU64(j.m, jrnOffUsed, 0)
@@ -220,7 +216,7 @@ func (c *Cache) rollbackFile(used int64) error {
 		return fmt.Errorf("read journal: %w", err)
 	}
 	recs, err := j.records(used, int64(len(x.m)))
-	if err != nil && !errors.Is(err, errTornJournal) {
+	if err != nil && !errors.Is(err, errBadJournal) {
 		return err
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -234,11 +230,19 @@ func (c *Cache) rollbackFile(used int64) error {
 			return err
 		}
 	}
-	var b [8]byte
+	return c.closeJournalFile()
+}
+
+// closeJournalFile empties the journal file and advances its epoch (one
+// write: the commit point of a transaction, or the end of a rollback).
+func (c *Cache) closeJournalFile() error {
+	j := c.jrn
+	var b [jrnStart - jrnOffUsed]byte
+	putU64(b[:], jrnOffEpoch-jrnOffUsed, getU64(j.m, jrnOffEpoch)+1)
 	if err := writeAt(j.f, b[:], jrnOffUsed); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
-	if durable {
+	if c.opts.Sync {
 		return syncFile(j.f)
 	}
 	return nil

@@ -190,6 +190,14 @@ def lib():
     return value
 
 
+def crc32(data, seed=0):
+    """CRC-32 of ``data`` (bytes-like) continued from ``seed``, as
+    ``zlib.crc32`` computes it, in Go (several times faster here)."""
+    if type(data) is not bytes:
+        data = ffi.from_buffer(data)
+    return lib().dcg_crc32(seed, data, len(data))
+
+
 def _before_fork():
     # Ask the parent's runtime which descriptors its caches hold, so the
     # child can close them without calling into that runtime.

@@ -44,6 +44,7 @@ EXPORTS = [
     ('int', 'dcg_filesystem', 'uint64_t handle, char *out, int64_t outcap'),
     ('int', 'dcg_runtime', 'int64_t *out'),
     ('int', 'dcg_mode', 'uint64_t handle'),
+    ('uint32_t', 'dcg_crc32', 'uint32_t seed, char *buf, int64_t n'),
 ]
 
 CDEF = '\n'.join('%s %s(%s);' % export for export in EXPORTS) + '''

@@ -19,6 +19,7 @@ import os
 import os.path as op
 import pickle
 import pickletools
+import re
 import sqlite3
 import struct
 import tempfile
@@ -138,8 +139,10 @@ _NETWORK_MODES = {'auto': 0, 'network': 2, 'local': 4}
 _OPEN_SYNC = 1
 # The environment variable that replaces the default network_mode 'auto'.
 NETWORK_MODE_ENV = 'DISKCACHE_GO_NETWORK_MODE'
-# dcg_mode results.
+# dcg_mode results (DCG_MODE_*).
 _ENGINE_MODES = {0: 'local', 1: 'local', 2: 'network'}
+_MODE_MASK = 7
+_MODE_WAS_RESET = 8
 
 # Every file the engine and this module keep in a cache directory starts
 # with this prefix; check() never reports them as unknown.
@@ -185,10 +188,19 @@ StorageFullError = _ffi.StorageFullError
 class NetworkFilesystemWarning(UserWarning):
     """The cache directory is on a network or FUSE filesystem.
 
-    diskcache-go maps its index into memory, which such filesystems do not
-    keep coherent between machines: processes on one machine are safe,
-    processes on several machines sharing the directory are not (see
-    docs/network-filesystems.md).
+    By default diskcache-go then works in network mode (slower, safe for
+    processes on several machines); with ``network_mode='local'`` it maps
+    its index into memory, which such filesystems do not keep coherent
+    between machines. See docs/network-filesystems.md.
+    """
+
+
+class CorruptionWarning(UserWarning):
+    """The cache's index was damaged beyond repair and was replaced.
+
+    Opening a cache whose index header fails its checksums makes a new,
+    empty index in its place (the entries are lost; their files are
+    removed by ``check(fix=True)``) instead of leaving the cache unusable.
     """
 
 
@@ -318,30 +330,51 @@ class Disk:
             if len(value) < min_file_size:
                 return 0, MODE_RAW, None, sqlite3.Binary(value)
             else:
-                filename, full_path = self.filename(key, value)
-                self._write(full_path, io.BytesIO(value), 'xb')
+                filename = self._store_file(key, value, value)
                 return len(value), MODE_BINARY, filename, None
         elif type_value is str:
-            filename, full_path = self.filename(key, value)
-            self._write(full_path, io.StringIO(value), 'x', 'UTF-8')
-            size = op.getsize(full_path)
-            return size, MODE_TEXT, filename, None
+            # Written as UTF-8 bytes: what text mode writes on POSIX, and
+            # what the checksum in the file name covers.
+            data = value.encode('UTF-8')
+            filename = self._store_file(key, value, data)
+            return len(data), MODE_TEXT, filename, None
         elif read:
             reader = ft.partial(value.read, 2**22)
             filename, full_path = self.filename(key, value)
-            iterator = iter(reader, b'')
-            size = self._write(full_path, iterator, 'xb')
-            return size, MODE_BINARY, filename, None
+            size, crc = self._write_summed(full_path, iter(reader, b''))
+            # The checksum is known only now: the file takes its name after.
+            summed, summed_path = _summed_name(filename, full_path, crc)
+            if summed != filename:
+                try:
+                    os.rename(full_path, summed_path)
+                except BaseException:
+                    with cl.suppress(OSError):
+                        os.remove(full_path)
+                    raise
+            return size, MODE_BINARY, summed, None
         else:
             result = self._seal(pickle.dumps(value, protocol=self.pickle_protocol))
             if len(result) < min_file_size:
                 return 0, MODE_PICKLE, None, sqlite3.Binary(result)
             else:
-                filename, full_path = self.filename(key, value)
-                self._write(full_path, io.BytesIO(result), 'xb')
+                filename = self._store_file(key, value, result)
                 return len(result), MODE_PICKLE, filename, None
 
+    def _store_file(self, key, value, data):
+        """Write ``data`` to a new value file named with its checksum."""
+        filename, full_path = self.filename(key, value)
+        filename, full_path = _summed_name(filename, full_path, _ffi.crc32(data))
+        self._write_summed(full_path, (data,))
+        return filename
+
     def _write(self, full_path, iterator, mode, encoding=None):
+        """Write the chunks of ``iterator`` to a new file; returns its size."""
+        if 'b' not in mode:
+            iterator = (chunk.encode(encoding or 'UTF-8') for chunk in iterator)
+        return self._write_summed(full_path, iterator)[0]
+
+    def _write_summed(self, full_path, chunks):
+        """Write byte chunks to a new file; returns (size, crc32)."""
         full_dir, _ = op.split(full_path)
         for count in range(1, 11):
             try:
@@ -354,7 +387,7 @@ class Disk:
                 # Exclusive creation (a name is never reused), with the
                 # file's permission set as it is created.
                 fd = os.open(full_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.file_mode)
-                writer = os.fdopen(fd, mode.replace('x', 'w'), encoding=encoding)
+                writer = os.fdopen(fd, 'wb')
             except OSError:
                 if count == 10:
                     # Give up after 10 tries to open the file.
@@ -362,16 +395,17 @@ class Disk:
                 continue
             try:
                 with writer:
-                    size = 0
-                    for chunk in iterator:
+                    size = crc = 0
+                    for chunk in chunks:
                         size += len(chunk)
+                        crc = _ffi.crc32(chunk, crc)
                         writer.write(chunk)
                     if self.fsync:
                         writer.flush()
                         os.fsync(writer.fileno())
                 if self.fsync:
                     _fsync_dirs(full_dir, self._directory)
-                return size
+                return size, crc
             except BaseException:
                 # A full disk (or any failure) leaves no partial file, and no
                 # directory made for it, behind.
@@ -381,26 +415,39 @@ class Disk:
                     os.removedirs(full_dir)
                 raise
 
+    def _read_checked(self, filename):
+        """The bytes of a value file, verified against the checksum its
+        name carries (files named otherwise, e.g. migrated ones, are read
+        as they are)."""
+        full_path = op.join(self._directory, filename)
+        with open(full_path, 'rb') as reader:
+            data = reader.read()
+        expected = _name_sum(filename)
+        if expected is not None and _ffi.crc32(data) != expected:
+            raise CorruptionError(
+                'value file %s is damaged (its checksum does not match); '
+                'check(fix=True) removes the entry' % full_path
+            )
+        return data
+
     def fetch(self, mode, filename, value, read):
         """Convert a stored value back (reading its file if it has one)."""
         if mode == MODE_RAW:
             return bytes(value) if type(value) is sqlite3.Binary else value
         elif mode == MODE_BINARY:
             if read:
+                # A stream is handed over unread, so unverified (check()
+                # verifies every file).
                 return open(op.join(self._directory, filename), 'rb')
             else:
-                with open(op.join(self._directory, filename), 'rb') as reader:
-                    return reader.read()
+                return self._read_checked(filename)
         elif mode == MODE_TEXT:
-            full_path = op.join(self._directory, filename)
-            with open(full_path, 'r', encoding='UTF-8') as reader:
-                return reader.read()
+            # Text mode's universal newlines, applied to the checked bytes.
+            text = self._read_checked(filename).decode('UTF-8')
+            return text.replace('\r\n', '\n').replace('\r', '\n')
         elif mode == MODE_PICKLE:
             if value is None:
-                with open(op.join(self._directory, filename), 'rb') as reader:
-                    if self.hmac_secret is None:
-                        return pickle.load(reader)
-                    return pickle.loads(self._unseal(reader.read()))
+                return pickle.loads(self._unseal(self._read_checked(filename)))
             else:
                 return pickle.load(io.BytesIO(self._unseal(value)))
 
@@ -636,6 +683,26 @@ def _merge_settings(persisted, settings):
     return sets
 
 
+# Value files the stock Disk names: "ab/cd/<28 hex>-<crc32 as 8 hex>.val".
+_SUMMED_NAME = re.compile(r'[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}-([0-9a-f]{8})\.val\Z')
+
+
+def _summed_name(filename, full_path, crc):
+    """Put ``crc`` into a name made by the stock ``Disk.filename``; other
+    names (a subclass's own scheme) are kept as they are."""
+    root, ext = op.splitext(filename)
+    summed = '%s-%08x%s' % (root, crc, ext)
+    if not _SUMMED_NAME.match(summed):
+        return filename, full_path
+    return summed, full_path[:len(full_path) - len(filename)] + summed
+
+
+def _name_sum(filename):
+    """The checksum a value file's name carries, or None."""
+    match = _SUMMED_NAME.match(filename)
+    return int(match.group(1), 16) if match else None
+
+
 def _fsync_dirs(path, top):
     """fsync ``path`` and its parents up to ``top``: the names of a new
     value file and of the directories made for it must survive a power
@@ -676,14 +743,55 @@ def _open_flags(sets):
     return flags
 
 
+# The settings file carries a checksum of its other fields: a damaged file
+# can still be valid JSON with a wrong key or value in it.
+_SETTINGS_SUM = '$crc32'
+
+
+def _settings_sum(data):
+    fields = {key: value for key, value in data.items() if key != _SETTINGS_SUM}
+    return zlib.crc32(json.dumps(fields, sort_keys=True).encode('utf-8'))
+
+
+def _check_settings(data):
+    """Raise ValueError unless ``data`` is settings this module could have
+    written; removes the checksum field (files written before it existed
+    have none, and are checked field by field only)."""
+    if not isinstance(data, dict):
+        raise ValueError('not an object')
+    if _SETTINGS_SUM in data and data.pop(_SETTINGS_SUM) != _settings_sum(data):
+        raise ValueError('checksum mismatch')
+    policy = data.get('eviction_policy', DEFAULT_SETTINGS['eviction_policy'])
+    if policy not in EVICTION_POLICY:
+        raise ValueError('eviction policy %r' % (policy,))
+    protocol = data.get('disk_pickle_protocol', DEFAULT_SETTINGS['disk_pickle_protocol'])
+    if type(protocol) is not int or not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
+        raise ValueError('pickle protocol %r' % (protocol,))
+    for key in ('size_limit', 'cull_limit', 'disk_min_file_size', 'statistics', 'tag_index'):
+        if key in data and type(data[key]) not in (int, float):
+            raise ValueError('%s %r' % (key, data[key]))
+
+
 def _settings_load(directory):
     path = op.join(directory, _SETTINGS_FILE)
     try:
         with open(path, 'rb') as reader:
             data = json.loads(reader.read().decode('utf-8'))
+        _check_settings(data)
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as error:
+    except ValueError as error:
+        # The settings file is only a copy of what the caller passes: start
+        # again from the defaults (the file is rewritten) rather than leave
+        # the cache unopenable.
+        warnings.warn(
+            'settings file %s is damaged (%s); using the defaults and the given settings'
+            % (path, error),
+            CorruptionWarning,
+            stacklevel=3,
+        )
+        return {}
+    except OSError as error:
         raise _ffi.CorruptionError('settings file %s: %s' % (path, error)) from None
     out = {}
     for key, value in data.items():
@@ -705,6 +813,7 @@ def _settings_store(directory, settings):
     fd, tmp = tempfile.mkstemp(prefix=_SETTINGS_FILE + '.', dir=directory)
     try:
         os.fchmod(fd, settings.get('disk_file_mode', Disk.file_mode))
+        data[_SETTINGS_SUM] = _settings_sum(data)
         with os.fdopen(fd, 'wb') as writer:
             writer.write(json.dumps(data, sort_keys=True).encode('utf-8'))
         os.replace(tmp, path)
@@ -833,26 +942,41 @@ class Cache:
         (as ``reset('network_mode', ...)`` does) changes the setting, which
         takes effect when the handle is next opened.
         """
+        return _ENGINE_MODES[self._mode() & _MODE_MASK]
+
+    def _mode(self):
         mode = self._call(_ffi.lib().dcg_mode)
         if mode < 0:
             self._fail(-mode, None, 'mode')
-        return _ENGINE_MODES[mode]
+        return mode
 
     @network_mode.setter
     def network_mode(self, value):
         self._network_setting = value
 
     def _warn_network_filesystem(self):
-        name = _ffi.ffi.new('char[]', 64)
-        if _ffi.lib().dcg_filesystem(self._h(), name, 64) == 1:
+        mode = self._mode()
+        if mode & _MODE_WAS_RESET:
             warnings.warn(
-                'cache directory %s is on a %s filesystem: safe for processes on this '
-                'machine, not for processes on several machines sharing it '
-                '(see docs/network-filesystems.md)'
-                % (self._directory, _ffi.ffi.string(name).decode('ascii', 'replace')),
-                NetworkFilesystemWarning,
+                'cache directory %s: the index was damaged beyond repair and was replaced '
+                'by an empty one (run check(fix=True) to remove the files of the lost '
+                'entries)' % self._directory,
+                CorruptionWarning,
                 stacklevel=3,
             )
+        name = _ffi.ffi.new('char[]', 64)
+        if _ffi.lib().dcg_filesystem(self._h(), name, 64) != 1:
+            return
+        fs = _ffi.ffi.string(name).decode('ascii', 'replace')
+        if _ENGINE_MODES[mode & _MODE_MASK] == 'network':
+            text = ('cache directory %s is on a %s filesystem: using network mode (a lock file '
+                    'and a re-read of the index around every operation: slower, and safe for '
+                    'processes on several machines; see docs/network-filesystems.md)')
+        else:
+            text = ('cache directory %s is on a %s filesystem with network_mode=\'local\': '
+                    'safe for processes on this machine, not for processes on several '
+                    'machines sharing it (see docs/network-filesystems.md)')
+        warnings.warn(text % (self._directory, fs), NetworkFilesystemWarning, stacklevel=3)
 
     def _forget(self, handle):
         """Drop a handle another thread closed (not a newer one it opened)."""

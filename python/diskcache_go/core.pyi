@@ -95,7 +95,10 @@ def args_to_key(
     ignore: _Ignore,
 ) -> tuple[Any, ...]: ...
 
+NETWORK_MODE_ENV: str
+
 class NetworkFilesystemWarning(UserWarning): ...
+class CorruptionWarning(UserWarning): ...
 
 class Error(sqlite3.OperationalError): ...
 class CorruptionError(Error): ...
@@ -109,6 +112,7 @@ class Disk:
 
     min_file_size: int
     pickle_protocol: int
+    fsync: bool
     #: Permissions of the value files and directories it creates.
     file_mode: int
     dir_mode: int
@@ -170,6 +174,11 @@ class Cache:
     sqlite_synchronous: int
     disk_min_file_size: int
     disk_pickle_protocol: int
+    fsync: bool
+    @property
+    def network_mode(self) -> str: ...
+    @network_mode.setter
+    def network_mode(self, value: str | None) -> None: ...
     count: int
     size: int
     hits: int

@@ -1,0 +1,122 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestNetLock_ExcludesAndBreaksAbandoned(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, netLockName)
+	a, b := newNetLock(path, 0o600), newNetLock(path, 0o600)
+	if ok, err := a.try(); !ok || err != nil {
+		t.Fatalf("first try: %v %v", ok, err)
+	}
+	// Held by this process (another handle): never broken.
+	if ok, err := b.try(); ok || err != nil {
+		t.Fatalf("second try took a held lock: %v %v", ok, err)
+	}
+	if err := a.release(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.try(); !ok {
+		t.Fatal("a released lock was not taken")
+	}
+	if err := b.release(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A lock of a process of this host that is gone is broken at once.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("%s %d deadbeef\n", a.host, cmd.Process.Pid)
+	if err := os.WriteFile(path, []byte(dead), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := a.try(); ok {
+		t.Fatal("took the lock while the abandoned file was still there")
+	}
+	if ok, err := a.try(); !ok || err != nil {
+		t.Fatalf("abandoned lock not broken: %v %v", ok, err)
+	}
+	a.release()
+
+	// Another host's lock is left alone until it is staleAfter old.
+	if err := os.WriteFile(path, []byte("elsewhere 1 cafe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.try()
+	if ok, _ := a.try(); ok {
+		t.Fatal("broke a fresh lock of another host")
+	}
+	old := time.Now().Add(-staleAfter - time.Minute)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	a.try()
+	if ok, _ := a.try(); !ok {
+		t.Fatal("another host's stale lock was not broken")
+	}
+	// Releasing a lock someone else holds now is refused.
+	if err := os.WriteFile(path, []byte("elsewhere 1 cafe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.release(); err == nil {
+		t.Fatal("released a lock this process no longer held")
+	}
+}
+
+func TestModes_InteroperateOnOneDirectory(t *testing.T) {
+	dir := t.TempDir()
+	var caches []*Cache
+	for _, o := range []Options{{Network: NetworkOff}, {Network: NetworkOn}, {Sync: true, Network: NetworkOff}} {
+		c, err := Open(dir, &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		caches = append(caches, c)
+	}
+	if m := []string{caches[0].Mode(), caches[1].Mode(), caches[2].Mode()}; m[0] != "shared" || m[1] != "network" || m[2] != "ordered" {
+		t.Fatalf("modes %v", m)
+	}
+	buf := make([]byte, 1<<16)
+	for i := 0; i < 300; i++ {
+		w := caches[i%3]
+		key := Text(fmt.Sprint("k", i%40))
+		val := fmt.Sprint("v", i, "-", make([]byte, i*13%2000))
+		if err := w.Set(Call{}, &SetArgs{Key: key, Value: Blob([]byte(val)), Mode: ModeRaw, Now: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if i%7 == 0 {
+			// An aborted transaction in each mode leaves nothing behind.
+			if err := w.Begin(Call{Owner: 5}); err != nil {
+				t.Fatal(err)
+			}
+			w.Set(Call{Owner: 5}, &SetArgs{Key: Text("aborted"), Value: Blob([]byte("x")), Mode: ModeRaw, Now: 1})
+			if err := w.End(5, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range caches {
+			it, err := r.Get(key, 1, 0, buf)
+			if err != nil || string(it.Value.Bytes) != val {
+				t.Fatalf("step %d: %s reads %q, %v; want %q", i, r.Mode(), it.Value.Bytes, err, val)
+			}
+			if _, err := r.Get(Text("aborted"), 1, 0, buf); err != ErrNotFound {
+				t.Fatalf("step %d: aborted write visible to %s: %v", i, r.Mode(), err)
+			}
+		}
+	}
+	for _, c := range caches {
+		if rep, err := c.Check(Call{}, false); err != nil || len(rep.Warnings) > 0 {
+			t.Fatalf("%s check: %v %v", c.Mode(), rep.Warnings, err)
+		}
+	}
+}
