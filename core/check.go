@@ -135,6 +135,7 @@ func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {
 	if n, ok := c.treeCount(limit); !ok || n != count {
 		warn(WarnIntegrity, "key order holds %d entries, insertion order %d", n, count)
 	}
+	c.checkOrders(t, count, warn)
 	for _, id := range doomed {
 		e := x.entry(id)
 		count--

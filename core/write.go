@@ -289,6 +289,11 @@ func (c *Cache) bucketOf(id uint32, h uint64) (uint64, error) {
 	for n := uint64(0); n < capacity; n++ {
 		b := getU64(c.idx.m, off+int64(pos)*bucketSize)
 		if uint32(b) == id {
+			if uint32(b>>32) != uint32(h>>32) {
+				// A lookup compares these bits first: the entry is
+				// in the table but can not be found.
+				break
+			}
 			return pos, nil
 		}
 		if uint32(b) == nilID {

@@ -755,11 +755,10 @@ def _settings_sum(data):
 
 def _check_settings(data):
     """Raise ValueError unless ``data`` is settings this module could have
-    written; removes the checksum field (files written before it existed
-    have none, and are checked field by field only)."""
+    written, and removes its checksum field."""
     if not isinstance(data, dict):
         raise ValueError('not an object')
-    if _SETTINGS_SUM in data and data.pop(_SETTINGS_SUM) != _settings_sum(data):
+    if data.pop(_SETTINGS_SUM, None) != _settings_sum(data):
         raise ValueError('checksum mismatch')
     policy = data.get('eviction_policy', DEFAULT_SETTINGS['eviction_policy'])
     if policy not in EVICTION_POLICY:
