@@ -153,6 +153,9 @@ class _Lib:
 
 
 LIB = _Lib()
+# The C fast path of Cache.get (see _ffi_build.FAST_GET) becomes fast_get.
+if _C.dcg_fast_register(__name__.encode('ascii')) != 0:
+    raise ImportError('diskcache_go could not install its fast path (see the error above)')
 # GEN[0] changes in a forked child; caches compare it to reopen.
 GEN = [0]
 _local = threading.local()

@@ -123,6 +123,7 @@ _POLICY_IDS = {
 # before using it directly.
 _C = _ffi._C
 _GEN = _ffi.GEN
+_fast_get = _ffi.fast_get
 _buffers = _ffi.buffers
 
 _INT64_MIN = -9223372036854775808
@@ -1321,10 +1322,10 @@ class Cache:
 
     # -- reads -------------------------------------------------------------
 
-    def _get_raw(self, key_enc, now, strict=False, retry=False):
+    def _get_raw(self, key_enc, now, strict=False, retry=False, count=True):
         """Look a key up; returns (status, buffers)."""
         kkind, kbytes = key_enc
-        flags = 1 if self.statistics else 0
+        flags = 1 if self.statistics and count else 0
         if strict:
             # incr treats only expire_time < now as expired.
             now = math.nextafter(now, -math.inf)
@@ -1353,52 +1354,20 @@ class Cache:
         :param bool expire_time: also return the expire time
         :param bool tag: also return the tag
         """
-        if self._fast_get and not (read or expire_time or tag):
-            # The common case in one engine call and no Disk method calls;
-            # anything unusual falls through to the general path below.
-            type_key = type(key)
-            if type_key is str:
-                kind, kbytes = _ffi.K_TEXT, key.encode('utf-8')
-            elif type_key is bytes:
-                kind, kbytes = _ffi.K_BLOB, key
-            elif type_key is int and _INT64_MIN <= key <= _INT64_MAX:
-                kind, kbytes = _ffi.K_INT, _pack_q(key)
-            else:
-                kind = None
-            handle = self._handle
-            if kind is not None and self._gen == _GEN[0] and handle is not None:
-                bufs = _buffers()
-                code = _C.dcg_getv(handle, kind, kbytes, len(kbytes), time.time(),
-                                   1 if self.statistics else 0,
-                                   bufs.ptr, bufs.size)
-                if code >= 0:
-                    # code: value length << 6 | mode << 3 | kind.
-                    end = 64 + (code >> 6)
-                    if code & 0x3F == 0o14:  # MODE_RAW, K_BLOB
-                        return bufs.view[64:end].tobytes()
-                    if code & 0x3F == 0o13:  # MODE_RAW, K_TEXT
-                        return str(bufs.view[64:end], 'utf-8')
-                    if code & 0x3F == 0o44:  # MODE_PICKLE, K_BLOB
-                        # Copied first: unpickling may run code that uses
-                        # this thread's buffer again.
-                        return pickle.loads(bufs.view[64:end].tobytes())
-                    if code & 0x38 == 0o10:  # MODE_RAW numbers and NULL
-                        return _decode(code & 7, bufs.view[64:end].tobytes())
-                elif code == -1:
-                    return default
-                if code >= 0 or code == -2:
-                    # A value with a file: the full result is in the buffer
-                    # (and the lookup already counted in the statistics).
-                    mode, filename, db_value, _, _ = self._item(bufs)
-                    try:
-                        return self._disk.fetch(mode, filename, db_value, False)
-                    except IOError:
-                        return default
-                if code not in (-100 - _ffi.CLOSED, -100 - _ffi.SHORTBUF):
-                    self._fail(-code - 100, bufs, 'get')
+        count = True
+        if self._fast_get and not (read or expire_time or tag) and self._gen == _GEN[0] \
+                and self._handle is not None:
+            # The common case in one C call and no Disk method calls
+            # (_ffi_build.FAST_GET); anything unusual takes the general path.
+            value = _fast_get(self._handle, key, time.time(), 1 if self.statistics else 0,
+                              default, pickle.loads)
+            if value is Ellipsis:
+                count = False  # a value with a file, found and counted
+            elif value is not NotImplemented:
+                return value
         key_enc = self._key(key)
         default = _pack_default(default, expire_time, tag)
-        status, bufs = self._get_raw(key_enc, time.time(), retry=retry)
+        status, bufs = self._get_raw(key_enc, time.time(), retry=retry, count=count)
         if status == _ffi.NOTFOUND:
             return default
         if status != _ffi.OK:
