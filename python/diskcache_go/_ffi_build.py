@@ -63,12 +63,13 @@ FAST_GET = r'''
 #define DCG_FAST_BUF (1 << 16)
 static __thread unsigned char *fast_buf;
 
-/* fast_get(handle, key, now, flags, default, loads) -> the value, default
+/* fast_get(handle, key, now, flags, default, loads, kind) -> the value, default
    on a miss, Ellipsis for a value with a file (the lookup is done and
    counted: the caller reads it through the general path without counting
    again), or NotImplemented: the caller takes the general path (a key type
    the engine has no plain form for, a result that does not fit the buffer,
-   any error). */
+   any error). With kind >= 0, key is bytes already encoded as that kind (a
+   pickled key). */
 static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
     PyObject *key, *dflt, *loads, *tmp = NULL, *res = NULL;
     unsigned long long h;
@@ -80,8 +81,9 @@ static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
     long long num;
     int64_t code;
     (void)self;
-    if (PyTuple_Size(args) != 6) {
-        PyErr_SetString(PyExc_TypeError, "fast_get takes 6 arguments");
+    long given;
+    if (PyTuple_Size(args) != 7) {
+        PyErr_SetString(PyExc_TypeError, "fast_get takes 7 arguments");
         return NULL;
     }
     h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(args, 0));
@@ -90,9 +92,15 @@ static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
     flags = PyLong_AsLong(PyTuple_GetItem(args, 3));
     dflt = PyTuple_GetItem(args, 4);
     loads = PyTuple_GetItem(args, 5);
+    given = PyLong_AsLong(PyTuple_GetItem(args, 6));
     if (PyErr_Occurred())
         return NULL;
-    if (Py_TYPE(key) == &PyUnicode_Type) {
+    if (given >= 0) {
+        if (Py_TYPE(key) != &PyBytes_Type)
+            Py_RETURN_NOTIMPLEMENTED;
+        PyBytes_AsStringAndSize(key, &kb, &kl);
+        kind = (int)given;
+    } else if (Py_TYPE(key) == &PyUnicode_Type) {
         tmp = PyUnicode_AsUTF8String(key);
         if (tmp == NULL)
             return NULL;
