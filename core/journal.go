@@ -47,7 +47,11 @@ type journal struct {
 	m       []byte
 	size    int64              // bytes of the file
 	used    int64              // writer's copy of the used field
-	saved   map[int64]struct{} // index offsets saved in this transaction
+	// saved remembers recently saved offsets of this transaction, direct
+	// mapped (off+1, 0 = empty): a region found here is not saved again. A
+	// region that was pushed out is saved twice, which rollback handles
+	// (newest first, so the oldest copy wins); a map cost more per write.
+	saved [512]int64
 	private bool               // m is this process's buffer, written out at commit
 }
 
@@ -60,7 +64,7 @@ func openJournal(path string, mode os.FileMode, readOnly bool, io ioMode) (*jour
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", mapErrno(err))
 	}
-	j := &journal{f: f, saved: make(map[int64]struct{})}
+	j := &journal{f: f}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -147,26 +151,25 @@ func (j *journal) fileUsed() (int64, error) {
 // begin starts a transaction's undo record.
 func (j *journal) begin() {
 	j.used = jrnStart
-	clear(j.saved)
+	j.saved = [len(j.saved)]int64{}
 	putU64(j.m, jrnOffBatch, 0)
 }
 
-// recSum is the checksum of a journal record of epoch.
+// recSum is the checksum of a journal record of epoch: xxhash64 of the old
+// bytes, with the offset, length and epoch mixed in by odd multipliers (a
+// record of another epoch or place never matches; no hasher state to set
+// up on the writer's hot path).
 func recSum(epoch uint64, off int64, old []byte) uint32 {
-	var h [20]byte
-	putU64(h[:], 0, uint64(off))
-	putU32(h[:], 8, uint32(len(old)))
-	putU64(h[:], 12, epoch)
-	d := xxhash.New()
-	d.Write(h[:])
-	d.Write(old)
-	return uint32(d.Sum64())
+	h := xxhash.Sum64(old)
+	h += uint64(off)*0x9E3779B97F4A7C15 + uint64(len(old))*0xC2B2AE3D27D4EB4F + epoch*0x165667B19E3779F9
+	return uint32(h ^ h>>32)
 }
 
 // save copies idx[off:off+n] into the journal unless this transaction
-// already saved that region.
+// saved that region recently.
 func (j *journal) save(idx []byte, off, n int64) error {
-	if _, ok := j.saved[off]; ok {
+	slot := &j.saved[uint64(off)/8%uint64(len(j.saved))]
+	if *slot == off+1 {
 		return nil
 	}
 	rec := jrnRecHdr + (n+7)&^7
@@ -191,7 +194,7 @@ func (j *journal) save(idx []byte, off, n int64) error {
 	j.used += rec
 	// Publish the record only once it is complete.
 	atomic.StoreUint64(j.usedPtr(), uint64(j.used))
-	j.saved[off] = struct{}{}
+	*slot = off + 1
 	return nil
 }
 
@@ -200,7 +203,7 @@ func (j *journal) commit() {
 	atomic.StoreUint64(j.usedPtr(), 0)
 	putU64(j.m, jrnOffEpoch, getU64(j.m, jrnOffEpoch)+1)
 	j.used = jrnStart
-	clear(j.saved)
+	j.saved = [len(j.saved)]int64{}
 }
 
 // rollback copies every saved region back into idx, newest first, then
