@@ -95,14 +95,16 @@ int dcg_version(void);
  * Opens (creating if needed) the cache in directory dir[0:dirlen].
  * [in]  size_limit, cull_limit (0 disables automatic culling), policy,
  *       timeout (seconds, for the repair an open may need), file_mode and
- *       dir_mode for what it creates (0: 0600 and 0700), flags (DCG_OPEN_*)
+ *       dir_mode for what it creates (0: 0600 and 0700), flags (DCG_OPEN_*),
+ *       compress_above (inline text and byte values of at least this many
+ *       bytes are stored LZ4-compressed; 0: never)
  * [out] *handle
  * [out] out: error message on failure
  */
 int dcg_open(const unsigned char *dir, int64_t dirlen, int64_t size_limit,
              int64_t cull_limit, int policy, double timeout, int file_mode,
-             int dir_mode, int flags, uint64_t *handle, unsigned char *out,
-             int64_t outcap);
+             int dir_mode, int flags, int64_t compress_above, uint64_t *handle,
+             unsigned char *out, int64_t outcap);
 
 /* dcg_open flags. Without NETWORK or LOCAL, network mode is chosen when the
  * directory is on a network or FUSE filesystem. */

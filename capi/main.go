@@ -167,7 +167,8 @@ func dcg_version() C.int { return abiVersion }
 
 //export dcg_open
 func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C.int,
-	timeout C.double, fileMode C.int, dirMode C.int, flags C.int, handle *C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	timeout C.double, fileMode C.int, dirMode C.int, flags C.int, compressAbove C.int64_t, handle *C.uint64_t,
+	outp *C.uchar, outcap C.int64_t) (st C.int) {
 	out := bytesOf(outp, outcap)
 	defer guard(out, &st)
 	cl := int(cullLimit)
@@ -175,7 +176,8 @@ func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.i
 		cl = core.NoCull
 	}
 	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: cl, Policy: core.Policy(policy), Timeout: seconds(timeout),
-		FileMode: uint32(fileMode), DirMode: uint32(dirMode), Sync: flags&openSync != 0}
+		FileMode: uint32(fileMode), DirMode: uint32(dirMode), Sync: flags&openSync != 0,
+		CompressAbove: int(max(compressAbove, 0))}
 	switch {
 	case flags&openNetwork != 0:
 		opts.Network = core.NetworkOn

@@ -43,16 +43,16 @@ const (
 )
 
 type journal struct {
-	f       *os.File
-	m       []byte
-	size    int64              // bytes of the file
-	used    int64              // writer's copy of the used field
+	f    *os.File
+	m    []byte
+	size int64 // bytes of the file
+	used int64 // writer's copy of the used field
 	// saved remembers recently saved offsets of this transaction, direct
 	// mapped (off+1, 0 = empty): a region found here is not saved again. A
 	// region that was pushed out is saved twice, which rollback handles
 	// (newest first, so the oldest copy wins); a map cost more per write.
-	saved [512]int64
-	private bool               // m is this process's buffer, written out at commit
+	saved   [512]int64
+	private bool // m is this process's buffer, written out at commit
 }
 
 func openJournal(path string, mode os.FileMode, readOnly bool, io ioMode) (*journal, error) {

@@ -45,6 +45,10 @@ type Options struct {
 	// filesystem, NetworkOn and NetworkOff force it either way. See
 	// NetworkMode.
 	Network NetworkMode
+	// CompressAbove, when positive, stores inline text and byte values of
+	// at least this many bytes LZ4-compressed (when that makes them
+	// smaller). Every reader decompresses them, whatever its own setting.
+	CompressAbove int
 }
 
 // NetworkMode selects network mode. In network mode nothing is shared

@@ -124,15 +124,19 @@ func fillFrom(e []byte, r record, buf []byte, withKey bool) (Item, error) {
 	}
 	err := func() error {
 		var val []byte
+		vlen := 8
 		if it.Value.Kind == KindInt || it.Value.Kind == KindFloat {
 			var n [8]byte
 			putU64(n[:], 0, getU64(e, eNum))
 			val = n[:]
 		} else {
-			val = r.value()
+			var err error
+			if vlen, err = r.plainLen(); err != nil {
+				return err
+			}
 		}
 		key := r.key()
-		need := len(val) + len(r.tag()) + len(r.file())
+		need := vlen + len(r.tag()) + len(r.file())
 		if withKey {
 			need += len(key)
 		}
@@ -141,6 +145,13 @@ func fillFrom(e []byte, r record, buf []byte, withKey bool) (Item, error) {
 			return ErrShortBuffer
 		}
 		p := copy(buf, val)
+		if val == nil {
+			v, err := r.plainValue(buf[:vlen])
+			if err != nil {
+				return err
+			}
+			p = len(v)
+		}
 		it.Value.Bytes = buf[:p:p]
 		q := p + copy(buf[p:], r.tag())
 		it.Tag.Bytes = buf[p:q:q]

@@ -115,9 +115,17 @@ func (c *Cache) argsOf(e []byte) (*SetArgs, error) {
 		return nil, err
 	}
 	fl := getU32(e, eFlags)
+	n, err := r.plainLen()
+	if err != nil {
+		return nil, err
+	}
+	val, err := r.plainValue(make([]byte, n))
+	if err != nil {
+		return nil, err
+	}
 	a := &SetArgs{
 		Key:       Typed{Kind: r.keyKind(), Bytes: r.key()},
-		Value:     Typed{Kind: Kind(fl >> shiftVal & kindMask), Bytes: r.value()},
+		Value:     Typed{Kind: Kind(fl >> shiftVal & kindMask), Bytes: val},
 		Mode:      Mode(fl >> shiftMode & kindMask),
 		File:      string(r.file()),
 		Size:      int64(getU64(e, eSize)),

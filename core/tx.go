@@ -2,6 +2,8 @@ package core
 
 import (
 	"sync/atomic"
+
+	"github.com/pierrec/lz4/v4"
 )
 
 // tx is the writer's handle on the index while it holds the writer lock.
@@ -19,7 +21,9 @@ type tx struct {
 	removes    []string // value files to delete once the transaction commits
 	segRemoves []uint32 // segments to delete once the transaction commits
 	recBuf     []byte   // reused to encode records
-	allocs     []span   // regions allocated in this transaction (private modes)
+	zBuf       []byte   // reused to compress values
+	z          lz4.Compressor
+	allocs     []span // regions allocated in this transaction (private modes)
 }
 
 func newTx(x *index, j *journal, s *segments) *tx {

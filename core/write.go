@@ -102,11 +102,22 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 	if a.HasTag {
 		tag = a.Tag
 	}
+	mode := a.Mode
+	if lim := c.opts.CompressAbove; lim > 0 && len(val.Bytes) >= lim && (val.Kind == KindBlob || val.Kind == KindText) {
+		z, err := t.compressValue(val.Bytes)
+		if err != nil {
+			return err
+		}
+		if z != nil {
+			val = Typed{Kind: val.Kind, Bytes: z}
+			mode |= recCompressed
+		}
+	}
 	n := int(recordLen(len(key.Bytes), len(tag.Bytes), len(a.File), len(val.Bytes)))
 	if cap(t.recBuf) < n {
 		t.recBuf = make([]byte, n)
 	}
-	rec := encodeRecord(t.recBuf[:n], key, tag, a.File, val, a.Mode)
+	rec := encodeRecord(t.recBuf[:n], key, tag, a.File, val, mode)
 	seg, slot, off, err := t.appendRecord(rec)
 	if err != nil {
 		return err

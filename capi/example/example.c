@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
     const char *dir = argv[1];
     uint64_t h;
     int st = dcg_open((const unsigned char *)dir, (int64_t)strlen(dir), 1 << 30, 10,
-                      DCG_LEAST_RECENTLY_STORED, 5.0, 0, 0, 0, &h, out, sizeof out);
+                      DCG_LEAST_RECENTLY_STORED, 5.0, 0, 0, 0, 0, &h, out, sizeof out);
     if (st != DCG_OK) {
         fprintf(stderr, "open: status %d: %.*s\n", st, (int)get64(out + 56), (const char *)out + 64);
         return 1;

@@ -21,7 +21,8 @@ import tempfile
 EXPORTS = [
     ('int', 'dcg_version', 'void'),
     ('int', 'dcg_open', 'char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, '
-                        'int policy, double timeout, int file_mode, int dir_mode, int flags, uint64_t *handle, '
+                        'int policy, double timeout, int file_mode, int dir_mode, int flags, '
+                        'int64_t compress_above, uint64_t *handle, '
                         'char *out, int64_t outcap'),
     ('int', 'dcg_close', 'uint64_t handle'),
     ('int', 'dcg_limits', 'uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy'),

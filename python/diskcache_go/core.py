@@ -707,6 +707,14 @@ def _name_sum(filename):
     return int(match.group(1), 16) if match else None
 
 
+def _compress_min_size(value):
+    """Check the ``compress_min_size`` setting: inline text and bytes values
+    of at least this many bytes are stored LZ4-compressed (0: never)."""
+    if type(value) is not int or value < 0:
+        raise ValueError('compress_min_size must be a whole number of bytes (0: off), not %r' % (value,))
+    return value
+
+
 def _fsync_dirs(path, top):
     """fsync ``path`` and its parents up to ``top``: the names of a new
     value file and of the directories made for it must survive a power
@@ -874,7 +882,9 @@ class Cache:
         # keyword arguments; the result is persisted again.
         self._policy_name = DEFAULT_SETTINGS['eviction_policy']
         persisted = _settings_load(directory)
-        self._open_flags = _open_flags(_merge_settings(persisted, settings))
+        merged = _merge_settings(persisted, settings)
+        self._open_flags = _open_flags(merged)
+        self._compress_min_size = _compress_min_size(merged.get('compress_min_size', 0))
         self._connect()
         sets = _merge_settings(persisted, settings)
         if _persisted_form(sets) != persisted:
@@ -918,6 +928,7 @@ class Cache:
             self._modes[0],
             self._modes[1],
             self._open_flags,
+            self._compress_min_size,
             handle,
             bufs.ptr,
             bufs.size,
@@ -1849,7 +1860,8 @@ class Cache:
             # The fast paths and the key memo depend on the Disk's settings
             # (its secret, its pickle protocol) too.
             self._apply_limits()
-        if key in ('fsync', 'sqlite_synchronous', 'network_mode') and self._disk is not None:
+        if key in ('fsync', 'sqlite_synchronous', 'network_mode', 'compress_min_size') \
+                and self._disk is not None:
             self._reopen_for(key, value)
         return value
 
@@ -1859,8 +1871,10 @@ class Cache:
         sets['network_mode'] = getattr(self, '_network_setting', None)
         sets[key] = value
         flags = _open_flags(sets)
-        if flags != self._open_flags:
-            self._open_flags = flags
+        compress = _compress_min_size(
+            value if key == 'compress_min_size' else getattr(self, 'compress_min_size', 0))
+        if flags != self._open_flags or compress != self._compress_min_size:
+            self._open_flags, self._compress_min_size = flags, compress
             self._disk.fsync = bool(flags & _OPEN_SYNC)
             # The next call reopens with the new flags (close waits for an
             # open transaction to end).

@@ -175,6 +175,7 @@ class Cache:
     disk_min_file_size: int
     disk_pickle_protocol: int
     fsync: bool
+    compress_min_size: int
     @property
     def network_mode(self) -> str: ...
     @network_mode.setter
