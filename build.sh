@@ -117,7 +117,28 @@ cmd_test() {
         step "skipped: Django's current release needs Python >= 3.12, and none was found (PATH or pyenv)"
     fi
 
+    test_sshfs "$@"
+
     step "all tests passed"
+}
+
+# test_sshfs runs the Python tests again with their directories on sshfs
+# (tests/sshfs/run.sh: a private sshd on 127.0.0.1, one export mounted three
+# times), wherever /dev/fuse exists; otherwise it says why it skips.
+test_sshfs() {
+    # The files run.sh leaves out on sshfs (too slow there) still run in
+    # network mode, on a local disk.
+    step "pytest in network mode on a local disk: what is too slow to run on sshfs"
+    DISKCACHE_GO_NETWORK_MODE=network PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" \
+        "$PYTHON" -m pytest -q python/tests/test_leaks.py python/tests/test_migrate.py -k "test_leaks or test_big" ||
+        die "pytest in network mode failed"
+    if [[ ! -e /dev/fuse ]]; then
+        step "skipped: pytest on sshfs needs FUSE, and /dev/fuse does not exist here"
+        return
+    fi
+    step "pytest on sshfs: tests/sshfs/run.sh python/tests $*"
+    PYTHON="$PYTHON" "$ROOT/tests/sshfs/run.sh" python/tests "$@" ||
+        die "pytest on sshfs failed"
 }
 
 # find_python_312 prints a Python >= 3.12 interpreter that runs, from PATH

@@ -38,8 +38,9 @@ type Cache struct {
 	// netLoaded says the private copy of the index (network mode) holds
 	// the file as of its sequence number; false forces a full re-read.
 	netLoaded bool
-	netSeq    uint64 // the file's sequence number the private copy matches
-	wasReset  bool   // Open found the index damaged and made a new one
+	netSeq    uint64     // the file's sequence number the private copy matches
+	wasReset  bool       // Open found the index damaged and made a new one
+	netMu     sync.Mutex // serialises network mode's counter updates in this process
 
 	sizeLimit atomic.Int64
 	cullLimit atomic.Int64

@@ -16,10 +16,7 @@ func (c *Cache) readNet(fn func() error) error {
 	if c.readOnly {
 		return c.readNetUnlocked(fn)
 	}
-	c.lock.mu.Lock()
-	held := c.lock.depth > 0
-	c.lock.mu.Unlock()
-	if held {
+	if c.lockHeldHere() {
 		// A thread of this process holds the lock (a transaction): the
 		// copy is current and changes only under that thread's seqlock.
 		return c.readSeq(fn)
@@ -155,14 +152,20 @@ func (c *Cache) loadHeaderRO() error {
 // keeps no shared view of them), or sets it to 0 when reset is true, and
 // returns the new value.
 func (c *Cache) netCounter(off int64, delta uint64, reset bool) (uint64, error) {
-	owner := c.owner(0)
-	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
-		return 0, err
+	if !c.lockHeldHere() {
+		owner := c.owner(0)
+		if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
+			return 0, err
+		}
+		defer func() {
+			c.lock.leave(owner)
+			c.lock.release()
+		}()
 	}
-	defer func() {
-		c.lock.leave(owner)
-		c.lock.release()
-	}()
+	// Else a transaction of this process holds the lock (and may be the
+	// caller's own): no other process can write meanwhile.
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
 	var b [8]byte
 	if _, err := c.idx.f.ReadAt(b[:], off); err != nil {
 		return 0, fmt.Errorf("read index: %w", mapErrno(err))
@@ -178,4 +181,12 @@ func (c *Cache) netCounter(off int64, delta uint64, reset bool) (uint64, error) 
 		}
 	}
 	return v, nil
+}
+
+// lockHeldHere reports whether a thread of this process holds the writer
+// lock (a transaction).
+func (c *Cache) lockHeldHere() bool {
+	c.lock.mu.Lock()
+	defer c.lock.mu.Unlock()
+	return c.lock.depth > 0
 }

@@ -6,7 +6,6 @@ clock (``time.time()``, read here and passed down, so patching it works) and
 its API.
 """
 
-import codecs
 import contextlib as cl
 import hashlib
 import hmac
@@ -457,7 +456,7 @@ class Disk:
 
     def filename(self, key=UNKNOWN, value=UNKNOWN):
         """Return a new ``(relative, full)`` path for a value file."""
-        hex_name = codecs.encode(os.urandom(16), 'hex').decode('utf-8')
+        hex_name = os.urandom(16).hex()
         sub_dir = op.join(hex_name[:2], hex_name[2:4])
         name = hex_name[4:] + '.val'
         filename = op.join(sub_dir, name)
@@ -802,8 +801,6 @@ def _settings_load(directory):
             stacklevel=3,
         )
         return {}
-    except OSError as error:
-        raise _ffi.CorruptionError('settings file %s: %s' % (path, error)) from None
     out = {}
     for key, value in data.items():
         if isinstance(value, dict) and list(value) == ['$bytes']:
