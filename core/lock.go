@@ -160,6 +160,14 @@ func (l *writerLock) leave(owner uint64) (last bool, err error) {
 
 // release unlocks after the last leave.
 func (l *writerLock) release() error {
+	err := l.releaseKeepSem()
+	<-l.sem
+	return err
+}
+
+// releaseKeepSem is release without giving back the in-process semaphore,
+// for a caller that took it itself and gives it back itself.
+func (l *writerLock) releaseKeepSem() error {
 	l.mu.Lock()
 	l.holder, l.depth = 0, 0
 	l.mu.Unlock()
@@ -170,6 +178,5 @@ func (l *writerLock) release() error {
 	if uerr := unFlock(l.f); err == nil && (l.net == nil || !flockUnsupported(uerr)) {
 		err = uerr
 	}
-	<-l.sem
 	return err
 }

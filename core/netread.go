@@ -5,26 +5,43 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
-// Network mode's reads: every operation takes the writer lock, so no other
-// machine changes the files meanwhile, and brings the private copy of the
-// index up to date first.
+// Network mode's reads. A reader first tries the lock without waiting;
+// holding it, it brings the private copy up to date and reads. If another
+// process holds it, the reader reads what was last committed instead: a
+// writer in network or ordered mode changes the files only while it
+// commits, with the sequence number odd, so the reader re-reads the index
+// when the number moved and retries when it changes during the read. Reads
+// so never wait for another process's transaction, as python-diskcache's
+// readers do not (WAL).
 
 // readNet is read for network mode.
 func (c *Cache) readNet(fn func() error) error {
 	if c.readOnly {
-		return c.readNetUnlocked(fn)
+		return c.readNetUnlocked(fn, false)
 	}
-	if c.lockHeldHere() {
-		// A thread of this process holds the lock (a transaction): the
-		// copy is current and changes only under that thread's seqlock.
+	select {
+	case c.lock.sem <- struct{}{}:
+	default:
+		// Another thread of this process holds the lock (or is taking it):
+		// the private copy changes only under that thread's seqlock.
 		return c.readSeq(fn)
 	}
-	owner := c.owner(0)
-	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
+	ok, err := c.lock.tryBoth()
+	if err != nil {
+		<-c.lock.sem
 		return err
 	}
+	if !ok {
+		defer func() { <-c.lock.sem }()
+		return c.readNetUnlocked(fn, true)
+	}
+	owner := c.owner(0)
+	c.lock.mu.Lock()
+	c.lock.holder, c.lock.depth = owner, 1
+	c.lock.mu.Unlock()
 	defer func() {
 		c.lock.leave(owner)
 		c.lock.release()
@@ -35,30 +52,66 @@ func (c *Cache) readNet(fn func() error) error {
 	return retryIsCorrupt(fn())
 }
 
-// readNetUnlocked serves a read-only handle, which can not create the lock
-// file: it re-reads the index when the sequence number moved and retries
-// when a writer changed it during the read.
-func (c *Cache) readNetUnlocked(fn func() error) error {
-	for tries := 0; ; tries++ {
+// readNetUnlocked reads without the lock (see above); read-only handles,
+// which can not create the lock file, always read this way. The caller
+// holds the in-process semaphore unless the handle is read-only (then
+// nothing in this process writes the copy but these reads, serialised by
+// netMu). With relock, it takes the lock instead once it is free, which
+// is how a reader gets past a writer that died mid-commit.
+func (c *Cache) readNetUnlocked(fn func() error, relock bool) error {
+	if !relock {
+		c.netMu.Lock()
+		defer c.netMu.Unlock()
+	}
+	var deadline time.Time
+	if c.opts.Timeout >= 0 {
+		deadline = time.Now().Add(max(c.opts.Timeout, time.Second))
+	}
+	wait := 50 * time.Microsecond
+	for {
 		seq, err := c.fileSeq()
 		if err != nil {
 			return err
 		}
-		if seq&1 == 0 && (!c.netLoaded || seq != c.netSeq) {
-			err = c.loadNet()
+		if seq&1 == 0 {
+			if !c.netLoaded || seq != c.netSeq {
+				err = c.loadNetAt(seq)
+			}
+			if err == nil {
+				err = fn()
+			}
+			after, serr := c.fileSeq()
+			if serr != nil {
+				return serr
+			}
+			if after == seq {
+				return retryIsCorrupt(err)
+			}
 		}
-		if err == nil && seq&1 == 0 {
-			err = fn()
-		}
-		after, serr := c.fileSeq()
-		if serr != nil {
-			return serr
-		}
-		if after == seq && seq&1 == 0 {
-			return retryIsCorrupt(err)
-		}
-		if tries > 1000 {
+		if !deadline.IsZero() && time.Now().After(deadline) {
 			return fmt.Errorf("%w: the index kept changing (or stayed mid-write) while reading it", ErrTimeout)
+		}
+		if relock {
+			if ok, err := c.lock.tryBoth(); err == nil && ok {
+				owner := c.owner(0)
+				c.lock.mu.Lock()
+				c.lock.holder, c.lock.depth = owner, 1
+				c.lock.mu.Unlock()
+				defer func() {
+					c.lock.leave(owner)
+					// release gives back the semaphore the caller took;
+					// the caller's deferred receive must not run twice.
+					c.lock.releaseKeepSem()
+				}()
+				if err := c.syncNet(); err != nil {
+					return err
+				}
+				return retryIsCorrupt(fn())
+			}
+		}
+		time.Sleep(wait)
+		if wait < 5*time.Millisecond {
+			wait *= 2
 		}
 	}
 }
@@ -88,14 +141,26 @@ func (c *Cache) syncNet() error {
 	if c.netLoaded && seq == c.netSeq {
 		return nil
 	}
-	return c.loadNet()
+	return c.loadNetAt(seq)
 }
 
-// loadNet reads the whole index file into the private copy. The copy's
+// loadNet reads the whole index file into the private copy; the caller
+// holds the lock.
+func (c *Cache) loadNet() error {
+	seq, err := c.fileSeq()
+	if err != nil {
+		return err
+	}
+	return c.loadNetAt(seq)
+}
+
+// loadNetAt reads the whole index file into the private copy, which then
+// stands for the file at sequence number seq (read by the caller before:
+// a reader without the lock checks it did not move during the load). The copy's
 // sequence number is odd meanwhile, for this process's readers; it only
 // ever grows (a reader must never see it come back to the number it
 // started under), so the file's number is kept apart, in c.netSeq.
-func (c *Cache) loadNet() error {
+func (c *Cache) loadNetAt(seq uint64) error {
 	x := c.idx
 	size, err := x.fileBytes()
 	if err != nil {
@@ -114,10 +179,6 @@ func (c *Cache) loadNet() error {
 		return err
 	}
 	if err := readFull(x, x.m[offSeq+8:size], offSeq+8); err != nil {
-		return err
-	}
-	seq, err := c.fileSeq()
-	if err != nil {
 		return err
 	}
 	c.netSeq = seq
@@ -152,7 +213,10 @@ func (c *Cache) loadHeaderRO() error {
 // keeps no shared view of them), or sets it to 0 when reset is true, and
 // returns the new value.
 func (c *Cache) netCounter(off int64, delta uint64, reset bool) (uint64, error) {
-	if !c.lockHeldHere() {
+	if c.readOnly && (delta != 0 || reset) {
+		return 0, errReadOnly
+	}
+	if !c.readOnly && !c.lockHeldHere() {
 		owner := c.owner(0)
 		if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
 			return 0, err

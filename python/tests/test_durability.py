@@ -1,5 +1,7 @@
 """The fsync setting: how it is chosen, persisted and shared, and that value
-files are synced. The power-loss proof itself is the Go test
+files are synced. (Mode checks force network_mode='local': on a network
+filesystem, or with DISKCACHE_GO_NETWORK_MODE=network, the mode is network
+whatever fsync says.) The power-loss proof itself is the Go test
 core/powerloss_test.go (it needs to see every write the engine makes)."""
 
 import os
@@ -21,27 +23,27 @@ def engine_mode(cache):
 
 def test_fsync_setting_opens_ordered_mode_and_is_persisted(tmp_path):
     directory = str(tmp_path / 'c')
-    with diskcache_go.Cache(directory, fsync=True) as cache:
+    with diskcache_go.Cache(directory, fsync=True, network_mode='local') as cache:
         assert engine_mode(cache) == ORDERED
         assert cache.fsync is True
         cache['k'] = b'v'
     # Another opener inherits it, so every writer syncs.
-    with diskcache_go.Cache(directory) as cache:
+    with diskcache_go.Cache(directory, network_mode='local') as cache:
         assert engine_mode(cache) == ORDERED
         assert cache['k'] == b'v'
         cache.reset('fsync', False)
-    with diskcache_go.Cache(directory) as cache:
+    with diskcache_go.Cache(directory, network_mode='local') as cache:
         assert engine_mode(cache) == 0
 
 
 @pytest.mark.parametrize('level, ordered', [(0, False), (1, False), (2, True), (3, True)])
 def test_sqlite_synchronous_full_means_fsync(tmp_path, level, ordered):
-    with diskcache_go.Cache(str(tmp_path / 'c'), sqlite_synchronous=level) as cache:
+    with diskcache_go.Cache(str(tmp_path / 'c'), sqlite_synchronous=level, network_mode='local') as cache:
         assert (engine_mode(cache) == ORDERED) is ordered
 
 
 def test_reset_reopens_with_the_new_mode(tmp_path):
-    with diskcache_go.Cache(str(tmp_path / 'c')) as cache:
+    with diskcache_go.Cache(str(tmp_path / 'c'), network_mode='local') as cache:
         cache['a'] = 1
         assert engine_mode(cache) == 0
         cache.reset('fsync', True)
