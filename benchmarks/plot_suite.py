@@ -93,6 +93,16 @@ def _plot_lines(ax, keys, series):
                     label=name, color=COLOURS.get(name))
 
 
+def _finish(fig, axes, title, target):
+    """Label and legend the first panel, title the figure, write it."""
+    axes[0].set_ylabel('median µs per operation (lower is better)', fontsize=8)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(target)
+    plt.close(fig)
+
+
 def draw_scale(doc, target):
     """Latency against entry count, one panel per operation."""
     sizes = doc['params']['sizes']
@@ -104,12 +114,7 @@ def draw_scale(doc, target):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel('entries in the cache', fontsize=8)
         ax.grid(which='both', alpha=0.3)
-    axes[0].set_ylabel('median µs per operation (lower is better)', fontsize=8)
-    axes[0].legend(fontsize=7)
-    fig.suptitle('256-byte values; ' + subtitle(doc), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(target)
-    plt.close(fig)
+    _finish(fig, axes, '256-byte values; ' + subtitle(doc), target)
 
 
 def human_size(size):
@@ -133,12 +138,7 @@ def draw_values(doc, target):
         ax.set_title(op, fontsize=9)
         ax.set_xlabel('value size', fontsize=8)
         ax.grid(which='both', alpha=0.3)
-    axes[0].set_ylabel('median µs per operation (lower is better)', fontsize=8)
-    axes[0].legend(fontsize=7)
-    fig.suptitle('bytes values; ' + subtitle(doc), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(target)
-    plt.close(fig)
+    _finish(fig, axes, 'bytes values; ' + subtitle(doc), target)
 
 
 def draw_all(doc, directory):

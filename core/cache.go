@@ -166,6 +166,25 @@ func (c *Cache) prepare() error {
 		}
 		return nil
 	}
+	return c.withLock(func() error {
+		if err := c.jrn.init(); err != nil {
+			return err
+		}
+		ok, err := c.idx.initialised()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c.jrn.commit()
+			return c.idx.create(1)
+		}
+		return c.recover()
+	})
+}
+
+// withLock runs fn holding the writer lock under a fresh owner (Open's
+// preparation and repairs, which run outside any caller's transaction).
+func (c *Cache) withLock(fn func() error) error {
 	owner := c.owner(0)
 	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
 		return err
@@ -174,17 +193,7 @@ func (c *Cache) prepare() error {
 		c.lock.leave(owner)
 		c.lock.release()
 	}()
-	if err := c.jrn.init(); err != nil {
-		return err
-	}
-	if ok, err = c.idx.initialised(); err != nil {
-		return err
-	}
-	if !ok {
-		c.jrn.commit()
-		return c.idx.create(1)
-	}
-	return c.recover()
+	return fn()
 }
 
 // preparePrivate is prepare for the ordered and network modes, which read
@@ -193,14 +202,10 @@ func (c *Cache) preparePrivate() error {
 	if c.readOnly {
 		return c.loadHeaderRO()
 	}
-	owner := c.owner(0)
-	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
-		return err
-	}
-	defer func() {
-		c.lock.leave(owner)
-		c.lock.release()
-	}()
+	return c.withLock(c.preparePrivateLocked)
+}
+
+func (c *Cache) preparePrivateLocked() error {
 	if err := c.jrn.init(); err != nil {
 		return err
 	}
@@ -274,14 +279,10 @@ func (c *Cache) createPrivate(nextSeg uint32) error {
 // check(fix) removes. A cache is rebuilt by use; refusing to open would
 // leave it unusable until someone deleted it by hand.
 func (c *Cache) resetDamaged() error {
-	owner := c.owner(0)
-	if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
-		return err
-	}
-	defer func() {
-		c.lock.leave(owner)
-		c.lock.release()
-	}()
+	return c.withLock(c.resetDamagedLocked)
+}
+
+func (c *Cache) resetDamagedLocked() error {
 	if c.idx.io == ioNetwork {
 		if err := c.syncNet(); err != nil {
 			return err

@@ -29,22 +29,27 @@ func (c *Cache) readNet(fn func() error) error {
 		// the private copy changes only under that thread's seqlock.
 		return c.readSeq(fn)
 	}
+	defer func() { <-c.lock.sem }()
 	ok, err := c.lock.tryBoth()
 	if err != nil {
-		<-c.lock.sem
 		return err
 	}
 	if !ok {
-		defer func() { <-c.lock.sem }()
 		return c.readNetUnlocked(fn, true)
 	}
+	return c.readTaken(fn)
+}
+
+// readTaken reads holding the lock, which the caller just took with
+// tryBoth (and the in-process semaphore, which the caller gives back).
+func (c *Cache) readTaken(fn func() error) error {
 	owner := c.owner(0)
 	c.lock.mu.Lock()
 	c.lock.holder, c.lock.depth = owner, 1
 	c.lock.mu.Unlock()
 	defer func() {
 		c.lock.leave(owner)
-		c.lock.release()
+		c.lock.releaseKeepSem()
 	}()
 	if err := c.syncNet(); err != nil {
 		return err
@@ -93,20 +98,7 @@ func (c *Cache) readNetUnlocked(fn func() error, relock bool) error {
 		}
 		if relock {
 			if ok, err := c.lock.tryBoth(); err == nil && ok {
-				owner := c.owner(0)
-				c.lock.mu.Lock()
-				c.lock.holder, c.lock.depth = owner, 1
-				c.lock.mu.Unlock()
-				defer func() {
-					c.lock.leave(owner)
-					// release gives back the semaphore the caller took;
-					// the caller's deferred receive must not run twice.
-					c.lock.releaseKeepSem()
-				}()
-				if err := c.syncNet(); err != nil {
-					return err
-				}
-				return retryIsCorrupt(fn())
+				return c.readTaken(fn)
 			}
 		}
 		time.Sleep(wait)
