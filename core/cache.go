@@ -202,24 +202,42 @@ func (c *Cache) preparePrivate() error {
 	if c.readOnly {
 		return c.loadHeaderRO()
 	}
+	if ok, err := c.initialisedFile(); err != nil || ok && c.jrn.size >= jrnGrowStep {
+		// An existing index needs no lock to open (many processes open
+		// at once on a slow filesystem): a dead writer's journal is
+		// rolled back by the next process that takes the lock, and
+		// readers without it wait for the sequence number to settle.
+		// The journal buffer is written out whole at commit: give it the
+		// file's magic.
+		copy(c.jrn.m, jrnMagic)
+		return err
+	}
 	return c.withLock(c.preparePrivateLocked)
+}
+
+// initialisedFile reports whether the index file holds a header, reading
+// it rather than the private copy.
+func (c *Cache) initialisedFile() (bool, error) {
+	n, err := c.idx.fileBytes()
+	if err != nil || n < headerSize {
+		return false, err
+	}
+	var magic [8]byte
+	if _, err := c.idx.f.ReadAt(magic[:], 0); err != nil {
+		return false, fmt.Errorf("read index: %w", mapErrno(err))
+	}
+	return string(magic[:]) == idxMagic, nil
 }
 
 func (c *Cache) preparePrivateLocked() error {
 	if err := c.jrn.init(); err != nil {
 		return err
 	}
-	var magic [8]byte
-	n, err := c.idx.fileBytes()
+	ok, err := c.initialisedFile()
 	if err != nil {
 		return err
 	}
-	if n >= headerSize {
-		if _, err := c.idx.f.ReadAt(magic[:], 0); err != nil {
-			return fmt.Errorf("read index: %w", err)
-		}
-	}
-	if n < headerSize || string(magic[:]) != idxMagic {
+	if !ok {
 		// A new index (or one whose creator died): no journal applies.
 		var zero [8]byte
 		if err := writeAt(c.jrn.f, zero[:], jrnOffUsed); err != nil {

@@ -205,10 +205,13 @@ func (c *Cache) loadHeaderRO() error {
 // keeps no shared view of them), or sets it to 0 when reset is true, and
 // returns the new value.
 func (c *Cache) netCounter(off int64, delta uint64, reset bool) (uint64, error) {
-	if c.readOnly && (delta != 0 || reset) {
+	write := delta != 0 || reset
+	if c.readOnly && write {
 		return 0, errReadOnly
 	}
-	if !c.readOnly && !c.lockHeldHere() {
+	// Reading a counter needs no lock (a count is a count, a moment
+	// early or late); changing one is a read-modify-write.
+	if write && !c.lockHeldHere() {
 		owner := c.owner(0)
 		if _, err := c.lock.acquire(owner, c.opts.Timeout); err != nil {
 			return 0, err
@@ -230,7 +233,7 @@ func (c *Cache) netCounter(off int64, delta uint64, reset bool) (uint64, error) 
 	if reset {
 		v = 0
 	}
-	if delta != 0 || reset {
+	if write {
 		putU64(b[:], 0, v)
 		if err := writeAt(c.idx.f, b[:], off); err != nil {
 			return 0, fmt.Errorf("write index: %w", err)

@@ -150,6 +150,10 @@ _MODE_WAS_RESET = 8
 # Every file the engine and this module keep in a cache directory starts
 # with this prefix; check() never reports them as unknown.
 _ENGINE_PREFIX = 'cache.dcg'
+# Names a filesystem gives a file deleted while still open (FUSE's
+# hard_remove off, NFS's "silly rename"): they go away with the last
+# descriptor, and are neither the user's nor stray.
+_PLACEHOLDERS = ('.fuse_hidden', '.nfs')
 _SETTINGS_FILE = 'cache.dcg-settings'
 
 
@@ -1665,7 +1669,7 @@ class Cache:
                 for dirpath, _, files in os.walk(self._directory):
                     paths = [op.join(dirpath, name) for name in files]
                     for full_path in set(paths) - known:
-                        if op.basename(full_path).startswith(_ENGINE_PREFIX):
+                        if op.basename(full_path).startswith((_ENGINE_PREFIX,) + _PLACEHOLDERS):
                             continue
                         warnings.warn('unknown file: %s' % full_path, UnknownFileWarning)
                         if fix:
