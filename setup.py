@@ -292,7 +292,7 @@ except ImportError:  # no wheel support: pip would not build a wheel anyway
     pass
 
 
-PACKAGES = find_packages("python", include=["diskcache_go", "diskcache_go.*"])
+PACKAGES = find_packages(os.path.join(HERE, "python"), include=["diskcache_go", "diskcache_go.*"])
 if "diskcache_go" not in PACKAGES:
     raise RuntimeError("python/diskcache_go/__init__.py is missing: nothing to install")
 
