@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -118,5 +119,67 @@ func TestModes_InteroperateOnOneDirectory(t *testing.T) {
 		if rep, err := c.Check(Call{}, false); err != nil || len(rep.Warnings) > 0 {
 			t.Fatalf("%s check: %v %v", c.Mode(), rep.Warnings, err)
 		}
+	}
+}
+
+// Threads of one process share a network-mode handle: readers take the
+// lock, read while another thread holds it in a transaction, or read the
+// last commit while another handle (standing in for another process)
+// holds it. Run under -race by the test command.
+func TestNetworkMode_ConcurrentGoroutines(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, &Options{Network: NetworkOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(dir, &Options{Network: NetworkOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			c := []*Cache{a, b}[g%2]
+			buf := make([]byte, 1<<12)
+			for i := 0; i < 200; i++ {
+				key := Text(fmt.Sprint("g", g, "-", i%20))
+				want := fmt.Sprint(g, ":", i)
+				if g == 3 && i%10 == 0 {
+					// A transaction: the other goroutines keep reading.
+					owner := uint64(1000 + i)
+					if err := c.Begin(Call{Owner: owner}); err != nil {
+						errs <- err
+						return
+					}
+					c.Set(Call{Owner: owner}, &SetArgs{Key: key, Value: Blob([]byte(want)), Mode: ModeRaw, Now: 1})
+					time.Sleep(time.Millisecond)
+					if err := c.End(owner, true); err != nil {
+						errs <- err
+						return
+					}
+				} else if err := c.Set(Call{}, &SetArgs{Key: key, Value: Blob([]byte(want)), Mode: ModeRaw, Now: 1}); err != nil {
+					errs <- err
+					return
+				}
+				it, err := c.Get(key, 1, 0, buf)
+				if err != nil || string(it.Value.Bytes) != want {
+					errs <- fmt.Errorf("goroutine %d step %d: %q %v, want %q", g, i, it.Value.Bytes, err, want)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if rep, err := a.Check(Call{}, false); err != nil || len(rep.Warnings) > 0 {
+		t.Fatalf("check: %v %v", rep.Warnings, err)
 	}
 }
