@@ -62,7 +62,26 @@ int dcg_fast_register(char *module);
 # holder may be another thread of this process.
 FAST_GET = r'''
 #define DCG_FAST_BUF (1 << 16)
-static __thread unsigned char *fast_buf;
+/* Each thread's result buffer, freed when the thread exits (a server that
+   starts a thread per request must not keep 64 KiB per dead thread). */
+static pthread_key_t fast_key;
+static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
+static int fast_key_ok;
+
+static void fast_key_make(void) { fast_key_ok = pthread_key_create(&fast_key, free) == 0; }
+
+static unsigned char *fast_buffer(void) {
+    unsigned char *buf;
+    pthread_once(&fast_once, fast_key_make);
+    if (!fast_key_ok)
+        return NULL;
+    buf = pthread_getspecific(fast_key);
+    if (buf == NULL && (buf = malloc(DCG_FAST_BUF)) != NULL && pthread_setspecific(fast_key, buf) != 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
 
 /* fast_get(handle, key, now, flags, default, loads, kind) -> the value, default
    on a miss, Ellipsis for a value with a file (the lookup is done and
@@ -81,6 +100,7 @@ static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
     Py_ssize_t kl;
     long long num;
     int64_t code;
+    unsigned char *fast_buf;
     (void)self;
     long given;
     if (PyTuple_Size(args) != 7) {
@@ -123,7 +143,8 @@ static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
     } else {
         Py_RETURN_NOTIMPLEMENTED;
     }
-    if (fast_buf == NULL && (fast_buf = malloc(DCG_FAST_BUF)) == NULL) {
+    fast_buf = fast_buffer();
+    if (fast_buf == NULL) {
         Py_XDECREF(tmp);
         return PyErr_NoMemory();
     }
@@ -207,6 +228,7 @@ def source():
     """The C source of the shim."""
     lines = [
         '#include <dlfcn.h>',
+        '#include <pthread.h>',
         '#include <stdint.h>',
         '#include <stdio.h>',
         '#include <stdlib.h>',

@@ -84,3 +84,29 @@ def test_opening_and_closing_caches_does_not_grow(tmp_path):
     assert after['goroutines'] <= before['goroutines'] + 2
     assert after['heap'] < before['heap'] + (8 << 20), (before, after)
     assert after['rss_kib'] < before['rss_kib'] + 16 * 1024, (before, after)
+
+
+def test_threads_that_read_and_exit_leave_nothing_behind(tmp_path):
+    """The C get path keeps a 64 KiB buffer per thread: a thread that exits
+    must give it back (servers start a thread per request)."""
+    import threading
+    # A value that fills most of the buffer (kept inline), so each buffer's
+    # pages are really used.
+    cache = impl.Cache(str(tmp_path / 'threads'), disk_min_file_size=2**20)
+    value = b'v' * 60000
+    cache.set('k', value)
+
+    def reader():
+        assert cache.get('k') == value
+
+    def batch(n):
+        for _ in range(n):
+            thread = threading.Thread(target=reader)
+            thread.start()
+            thread.join()
+    batch(200)  # warm up
+    before = figures()
+    batch(3000)  # 3,000 buffers would be about 170 MiB
+    after = figures()
+    cache.close()
+    assert after['rss_kib'] < before['rss_kib'] + 32 * 1024, (before, after)
