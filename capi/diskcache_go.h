@@ -48,7 +48,7 @@
 extern "C" {
 #endif
 
-#define DCG_ABI_VERSION 3
+#define DCG_ABI_VERSION 4
 
 enum {
     DCG_OK = 0,
@@ -65,7 +65,8 @@ enum {
     DCG_SHORTBUF = 11,   /* out too small; header field 5 says how big */
     DCG_NOTOWNER = 12,   /* transaction call from a non-owner */
     DCG_IO = 13,         /* other I/O error (message in out) */
-    DCG_PANIC = 14       /* internal error (message in out) */
+    DCG_PANIC = 14,      /* internal error (message in out) */
+    DCG_WOULDBLOCK = 15  /* get with flag 2: the read would have waited */
 };
 
 /* Write operations for dcg_write. */
@@ -135,7 +136,9 @@ int dcg_limits(uint64_t handle, int64_t size_limit, int64_t cull_limit, int poli
 
 /*
  * Reads key (kind, key[0:klen]) if it is unexpired at now. Takes no lock.
- * flags: 1 = count the lookup as a hit or miss.
+ * flags: 1 = count the lookup as a hit or miss; 2 = never wait: give
+ * DCG_WOULDBLOCK where the read would wait (network mode, or a writer in
+ * the middle of a commit), so a caller can release its own lock first.
  * [out] out: header and data as described above; DCG_NOTFOUND on a miss.
  */
 int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,

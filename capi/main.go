@@ -24,7 +24,7 @@ import (
 
 // abiVersion changes whenever an export's signature or a buffer layout does;
 // the Python layer refuses a library with another version.
-const abiVersion = 3
+const abiVersion = 4
 
 // Status codes, stable across versions.
 const (
@@ -43,6 +43,7 @@ const (
 	stNotOwner   = 12
 	stIO         = 13
 	stPanic      = 14
+	stWouldBlock = 15
 )
 
 // Output header (64 bytes, little endian int64 fields), then data.
@@ -112,6 +113,8 @@ func status(err error) C.int {
 		return stShortBuf
 	case errors.Is(err, core.ErrNotOwner):
 		return stNotOwner
+	case errors.Is(err, core.ErrWouldBlock):
+		return stWouldBlock
 	}
 	return stIO
 }

@@ -42,3 +42,41 @@ func BenchmarkSet1K(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGetSpread reads keys in a random order from a 100,000-entry cache
+// against the same key again and again: the difference is memory misses.
+func BenchmarkGetSpread(b *testing.B) {
+	c := mustOpen(b, b.TempDir())
+	val := make([]byte, 256)
+	const n = 100000
+	keys := make([]core.Typed, n)
+	for i := range keys {
+		keys[i] = core.Text(fmt.Sprintf("k%09d", i))
+		if err := c.Set(core.Call{}, &core.SetArgs{Key: keys[i], Value: core.Blob(val), Mode: core.ModeRaw, Now: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	order := make([]int, 1<<16)
+	x := uint32(12345)
+	for i := range order {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		order[i] = int(x % n)
+	}
+	buf := make([]byte, 1<<16)
+	b.Run("random", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := c.Get(keys[order[i&(1<<16-1)]], 2, 0, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("same", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := c.Get(keys[5], 2, 0, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

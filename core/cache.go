@@ -645,11 +645,20 @@ func (c *Cache) End(owner uint64, commit bool) error {
 // stuck odd, the writer died mid-operation; after a while the reader takes
 // the writer lock itself and rolls the dead writer's transaction back.
 func (c *Cache) read(fn func() error) error {
+	return c.readWait(true, fn)
+}
+
+// readWait is read; without wait it gives ErrWouldBlock where read would
+// wait (network mode takes a lock; a writer may be mid-commit).
+func (c *Cache) readWait(wait bool, fn func() error) error {
 	if err := c.enter(); err != nil {
 		return err
 	}
 	defer c.exit()
 	if c.idx.io == ioNetwork {
+		if !wait {
+			return ErrWouldBlock
+		}
 		return c.readNet(fn)
 	}
 	if c.idx.io == ioShared && c.jrn.pending() {
@@ -657,11 +666,11 @@ func (c *Cache) read(fn func() error) error {
 		// between its operations there is nothing to roll back.)
 		c.probeDeadWriter()
 	}
-	return c.readSeq(fn)
+	return c.readSeq(wait, fn)
 }
 
 // readSeq is read's seqlock loop.
-func (c *Cache) readSeq(fn func() error) error {
+func (c *Cache) readSeq(wait bool, fn func() error) error {
 	x := c.idx
 	var waited, total time.Duration
 	for spin := 0; ; spin++ {
@@ -675,6 +684,9 @@ func (c *Cache) readSeq(fn func() error) error {
 				return err
 			}
 			continue
+		}
+		if !wait {
+			return ErrWouldBlock
 		}
 		if spin < 64 {
 			runtime.Gosched()

@@ -27,7 +27,7 @@ func (c *Cache) readNet(fn func() error) error {
 	default:
 		// Another thread of this process holds the lock (or is taking it):
 		// the private copy changes only under that thread's seqlock.
-		return c.readSeq(fn)
+		return c.readSeq(true, fn)
 	}
 	defer func() { <-c.lock.sem }()
 	ok, err := c.lock.tryBoth()

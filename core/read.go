@@ -9,6 +9,10 @@ import (
 // says how many bytes it takes.
 var ErrShortBuffer = errors.New("diskcache: buffer too small")
 
+// ErrWouldBlock means a Get with NoWait would have had to wait: for the
+// lock (network mode) or for a writer in the middle of a commit.
+var ErrWouldBlock = errors.New("diskcache: read would wait")
+
 // Item is what a read returns. Value.Bytes, Tag.Bytes and File alias the
 // caller's buffer, laid out as value, tag, file name.
 type Item struct {
@@ -34,6 +38,10 @@ type GetFlags uint32
 const (
 	// CountStats counts the lookup as a hit or a miss.
 	CountStats GetFlags = 1 << iota
+	// NoWait makes Get return ErrWouldBlock rather than wait for anything.
+	// A caller holding a lock of its own while it reads (Python's GIL) asks
+	// first without waiting and releases its lock only to ask again.
+	NoWait
 )
 
 // live reports whether an entry is unexpired at now (expire_time > now).
@@ -49,7 +57,7 @@ func (c *Cache) Get(key Typed, now float64, flags GetFlags, buf []byte) (Item, e
 	}
 	h := hashTyped(key)
 	var it Item
-	err := c.read(func() error {
+	err := c.readWait(flags&NoWait == 0, func() error {
 		found := false
 		err := c.probe(key, h, func(e []byte, r record) error {
 			found = true

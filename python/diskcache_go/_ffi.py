@@ -30,7 +30,7 @@ except ImportError as _error:  # pragma: no cover - a broken install
         'package, or run ./build.sh build in a checkout' % (_error,)
     ) from None
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 # The library's file name by platform, as the build names it.
 LIBNAME = library_filename()
@@ -53,6 +53,7 @@ SHORTBUF = 11
 NOTOWNER = 12
 IO = 13
 PANIC = 14
+WOULDBLOCK = 15
 
 # Kinds (core/kind.go).
 K_NULL = 0

@@ -861,6 +861,7 @@ class Cache:
         self._timeout = timeout
         self._handle = None
         self._gen = -1
+        self._fast = None
         self._disk = None
         self._txn_depth = {}  # thread id -> depth of its open transact()
         # Permissions of the engine's files, until the Disk (which holds the
@@ -940,7 +941,18 @@ class Cache:
             _ffi.raise_for(status, bufs, 'open %s' % self._directory)
         self._handle = handle[0]
         self._gen = _ffi.GEN[0]
+        self._sync_fast()
         return self._handle
+
+    def _sync_fast(self):
+        """Put what the C get (``Cache.get``) reads in one attribute: the
+        handle, its fork generation and the get flags, or None when every
+        get must take the Python path. Called wherever those change."""
+        handle = self._handle
+        if handle is None or not getattr(self, '_fast_get', False) or not hasattr(self, 'statistics'):
+            self._fast = None
+        else:
+            self._fast = (handle, self._gen, 1 if self.statistics else 0)
 
     def _h(self):
         """The engine handle, reopened when closed or after a fork."""
@@ -999,6 +1011,7 @@ class Cache:
         """Drop a handle another thread closed (not a newer one it opened)."""
         if self._handle == handle:
             self._handle = None
+            self._fast = None
 
     def _call(self, fn, *args):
         """Call ``fn(handle, *args)``, reopening if another thread closed it."""
@@ -1407,6 +1420,10 @@ class Cache:
                 count = False  # a value with a file, found and counted
             elif value is not NotImplemented:
                 return value
+        return self._get_general(key, default, read, expire_time, tag, retry, count)
+
+    def _get_general(self, key, default, read, expire_time, tag, retry, count):
+        """get() through the Disk: every case the C paths hand over."""
         key_enc = self._key(key)
         default = _pack_default(default, expire_time, tag)
         status, bufs = self._get_raw(key_enc, time.time(), retry=retry, count=count)
@@ -1803,6 +1820,7 @@ class Cache:
         if self._txn_depth:
             return
         handle, self._handle = self._handle, None
+        self._fast = None
         if handle is not None and self._gen == _ffi.GEN[0]:
             _ffi.lib().dcg_close(handle)
 
@@ -1841,6 +1859,7 @@ class Cache:
                     raise ValueError('not enough values to unpack (expected 1, got 0)')
                 value = persisted[key]
             setattr(self, key, value)
+            self._sync_fast()
             return value
 
         if update:
@@ -1857,6 +1876,7 @@ class Cache:
         if key.startswith('disk_') and self._disk is not None:
             setattr(self._disk, key[5:], value)
         setattr(self, key, value)
+        self._sync_fast()
         if key in ('size_limit', 'cull_limit', 'eviction_policy') or key.startswith('disk_'):
             # The fast paths and the key memo depend on the Disk's settings
             # (its secret, its pickle protocol) too.
@@ -1903,8 +1923,16 @@ class Cache:
         )
         self._memo_keys = type(self._disk) is Disk and self._disk.hmac_secret is None
         self._key_memo = {}
+        self._sync_fast()
         size_limit = int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']))
         cull_limit = int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
         status = self._call(_ffi.lib().dcg_limits, size_limit, cull_limit, _POLICY_IDS[name])
         if status != _ffi.OK:
             self._fail(status, None, 'limits')
+
+
+# Cache.get's common case in one C call (_ffi_build.FAST_GET): the method
+# descriptor reads the instance's handle and settings itself and calls the
+# Python get above for anything else, which stays what Cache.get is when
+# looked up on the class (signature, docs, Cache.get(cache, key)).
+Cache.get = _ffi.fast_method(Cache.get, Cache._get_general, _GEN, time, pickle)

@@ -61,3 +61,130 @@ def test_statistics_count_once_per_lookup(tmp_path):
         for key in ('small', 'file', ('t', 1), 'absent', ('absent',)):
             cache.get(key)
         assert cache.stats() == (3, 2)
+
+
+def test_get_arguments_every_way_they_can_be_passed(pair):
+    """Cache.get is a C method descriptor: positional, keyword, and the
+    arguments it hands to the Python function give python-diskcache's
+    results and errors."""
+    for cache in pair:
+        cache.set('k', b'v', expire=1000, tag='t')
+    calls = [
+        (('k',), {}),
+        (('missing', 'd'), {}),
+        (('missing',), {'default': 'kw'}),
+        (('k', None, False, False, False, True), {}),
+        (('k',), {'read': False, 'expire_time': False, 'tag': False, 'retry': True}),
+        (('k',), {'tag': True}),
+        (('k', None, False, True, True), {}),
+        ((), {'key': 'k'}),
+        ((), {'key': 'missing', 'default': 5}),
+        (('k',), {'key': 'k'}),
+        (('k',), {'bogus': 1}),
+        ((), {}),
+        (('k', 1, 2, 3, 4, 5, 6), {}),
+        (('missing', 1), {'default': 2}),
+    ]
+    for args, kwargs in calls:
+        results = []
+        for cache in pair:
+            try:
+                value = cache.get(*args, **kwargs)
+            except TypeError as error:
+                value = TypeError
+                assert 'get()' in str(error), error
+            if isinstance(value, tuple) and len(value) > 1 and isinstance(value[1], float):
+                value = (value[0], 'expire-time') + value[2:]
+            results.append(value)
+        assert results[1] == results[0], (args, kwargs)
+
+
+def test_get_on_the_class_and_as_a_value(tmp_path):
+    import inspect
+
+    with diskcache_go.Cache(str(tmp_path / 'c')) as cache:
+        cache.set('k', 'v')
+        # On the class it is the Python function: its signature and docs.
+        assert list(inspect.signature(diskcache_go.Cache.get).parameters)[:2] == ['self', 'key']
+        assert diskcache_go.Cache.get(cache, 'k') == 'v'
+        assert 'default' in inspect.signature(cache.get).parameters
+        assert cache.get.__name__ == 'get'
+    # A bound get keeps its cache alive, as a bound method does.
+    getter = diskcache_go.Cache(str(tmp_path / 'c')).get
+    import gc
+
+    gc.collect()
+    assert getter('k') == 'v'
+    assert getter('missing', default=3) == 3
+
+
+def test_a_subclass_get_overrides_and_reaches_the_fast_one(tmp_path):
+    class Counting(diskcache_go.Cache):
+        calls = 0
+
+        def get(self, key, default=None, **kwargs):
+            Counting.calls += 1
+            return super().get(key, default, **kwargs)
+
+    with Counting(str(tmp_path / 'c')) as cache:
+        cache.set('k', 1)
+        assert cache.get('k') == 1 and cache.get('x', 2) == 2
+        assert Counting.calls == 2
+
+
+def test_the_c_get_follows_the_handle_the_settings_and_the_clock(tmp_path):
+    from unittest import mock
+
+    with diskcache_go.Cache(str(tmp_path / 'c')) as cache:
+        cache.set('k', 'v', expire=10)
+        cache.close()
+        assert cache.get('k') == 'v'            # reopened by the Python path
+        cache.reset('statistics', True)
+        cache.get('k')
+        cache.get('nope')
+        assert cache.stats() == (1, 1)
+        cache.reset('statistics', False)
+        cache.get('k')
+        assert cache.stats() == (1, 1)
+        now = __import__('time').time()
+        with mock.patch('time.time', lambda: now + 20):
+            assert cache.get('k') is None       # the patched clock is read
+        assert cache.get('k') == 'v'
+        assert cache._fast is not None
+        cache.reset('eviction_policy', 'least-recently-used')
+        # A policy that records reads turns the C path off (the Python
+        # path writes the access time).
+        assert cache._fast is None
+        assert cache.get('k') == 'v'
+
+
+def test_reads_in_network_mode_wait_without_holding_the_gil(tmp_path):
+    """In network mode a get waits for the lock when another thread of this
+    process holds it; it must release the GIL while it waits, or the holder
+    (which needs the GIL to finish) and the reader would wait for each
+    other until the timeout."""
+    import threading
+
+    with diskcache_go.Cache(str(tmp_path / 'c'), network_mode='network') as cache:
+        assert cache.network_mode == 'network'
+        cache.set('k', 'old')
+        holding, done = threading.Event(), threading.Event()
+
+        def writer():
+            with cache.transact():
+                cache.set('k', 'new')
+                holding.set()
+                # Python work while the lock is held: needs the GIL.
+                total = 0
+                for i in range(200000):
+                    total += i
+                done.set()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        holding.wait(10)
+        seen = cache.get('k')
+        thread.join(10)
+        assert done.is_set() and not thread.is_alive()
+        assert seen in ('old', 'new')
+        assert cache.get('k') == 'new'
