@@ -228,11 +228,15 @@ static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
                        PyTuple_GetItem(args, 5), NULL);
 }
 
-/* The method descriptor. */
+/* The method descriptors: Cache.get, Cache.set and Cache.delete. */
+enum { OP_GET_M = 0, OP_SET_M = 1, OP_DELETE_M = 2 };
+
 typedef struct {
     PyObject_HEAD
-    PyObject *func;    /* the Python Cache.get: every case */
-    PyObject *general; /* Cache._get_general(self, key, default, read, expire_time, tag, retry, count) */
+    int op;            /* OP_*_M */
+    PyObject *func;    /* the Python method: every case */
+    PyObject *general; /* get: Cache._get_general(self, key, default, read, expire_time, tag,
+                          retry, count); set, delete: Cache._fail_out(self, status, out, what) */
     PyObject *gen;     /* _ffi.GEN: [fork generation] */
     PyObject *time_mod;
     PyObject *pickle_mod;
@@ -240,7 +244,14 @@ typedef struct {
 } FastMethod;
 
 static PyObject *s_fast, *s_time;
-static PyObject *s_default, *s_read, *s_expire_time, *s_tag, *s_retry;
+/* Parameter names after self, per operation (the Python signatures). */
+#define MAX_PARAMS 6
+static const char *param_text[3][MAX_PARAMS] = {
+    {"key", "default", "read", "expire_time", "tag", "retry"},
+    {"key", "value", "expire", "read", "tag", "retry"},
+    {"key", "retry", NULL, NULL, NULL, NULL}};
+static const int param_count[3] = {6, 6, 2};
+static PyObject *param_name[3][MAX_PARAMS];
 
 /* Calls m->func(obj, *args[skip:], **kw): the general path. */
 static PyObject *fast_fallback(FastMethod *m, PyObject *obj, PyObject *args, Py_ssize_t skip, PyObject *kw) {
@@ -264,89 +275,88 @@ static int name_is(PyObject *name, PyObject *s) {
     return name == s || (PyUnicode_Check(name) && PyUnicode_Compare(name, s) == 0);
 }
 
-/* Cache.get(obj, *args[skip:], **kw) */
-static PyObject *fast_method_get(FastMethod *m, PyObject *obj, PyObject *args, Py_ssize_t skip, PyObject *kw) {
+/* Binds args[skip:] and kw to op's parameters: bound[i] is a borrowed
+   reference or NULL when not given. -1 for anything the Python function
+   must judge (too many, a duplicate, an unknown keyword). */
+static int bind_params(int op, PyObject *args, Py_ssize_t skip, PyObject *kw, PyObject **bound) {
     Py_ssize_t n = PyTuple_Size(args) - skip, pos = 0;
-    PyObject *key, *dflt = Py_None, *retry = Py_False, *name, *value, *state, *now_fn, *res;
-    unsigned long long h;
-    long flags;
-    double now;
+    PyObject *name, *value;
     int i;
-    if (n < 1 || n > 6)
-        return fast_fallback(m, obj, args, skip, kw);
-    key = PyTuple_GetItem(args, skip);
-    if (n > 1)
-        dflt = PyTuple_GetItem(args, skip + 1);
-    for (i = 2; i < n && i < 5; i++) { /* read, expire_time, tag */
-        int t = PyObject_IsTrue(PyTuple_GetItem(args, skip + i));
-        if (t != 0) {
-            PyErr_Clear();
-            return fast_fallback(m, obj, args, skip, kw);
-        }
-    }
-    if (n > 5)
-        retry = PyTuple_GetItem(args, skip + 5);
+    if (n > param_count[op])
+        return -1;
+    for (i = 0; i < MAX_PARAMS; i++)
+        bound[i] = i < n ? PyTuple_GetItem(args, skip + i) : NULL;
     if (kw != NULL) {
-        /* Keywords the positionals did not already give; anything else (a
-           duplicate, an unknown name, a true flag) is the Python
-           function's business, errors included. */
         while (PyDict_Next(kw, &pos, &name, &value)) {
-            if (n < 2 && name_is(name, s_default)) {
-                dflt = value;
-                continue;
-            }
-            if (n < 6 && name_is(name, s_retry)) {
-                retry = value;
-                continue;
-            }
-            if (((n < 3 && name_is(name, s_read)) || (n < 4 && name_is(name, s_expire_time))
-                 || (n < 5 && name_is(name, s_tag)))
-                && PyObject_IsTrue(value) == 0)
-                continue;
-            PyErr_Clear();
-            return fast_fallback(m, obj, args, skip, kw);
+            for (i = 0; i < param_count[op]; i++)
+                if (name_is(name, param_name[op][i]))
+                    break;
+            if (i == param_count[op] || bound[i] != NULL)
+                return -1;
+            bound[i] = value;
         }
     }
-    if (Py_TYPE(key) != &PyUnicode_Type && Py_TYPE(key) != &PyBytes_Type && Py_TYPE(key) != &PyLong_Type)
-        return fast_fallback(m, obj, args, skip, kw);
-    /* (handle, fork generation, flags), kept by Cache._sync_fast; None when
-       the Python path must run. */
-    if ((state = PyObject_GetAttr(obj, s_fast)) == NULL) {
+    return 0;
+}
+
+/* 1 when an optional flag argument was left out or is false. */
+static int absent_or_false(PyObject *v) {
+    if (v == NULL)
+        return 1;
+    int t = PyObject_IsTrue(v);
+    if (t < 0)
         PyErr_Clear();
-        return fast_fallback(m, obj, args, skip, kw);
+    return t == 0;
+}
+
+/* The instance's _fast tuple (handle, fork generation, get flags, timeout,
+   min_file_size), kept by Cache._sync_fast, when it holds for this process;
+   NULL (no error set) when the Python path must run. */
+static PyObject *fast_state(FastMethod *m, PyObject *obj) {
+    PyObject *state = PyObject_GetAttr(obj, s_fast);
+    if (state == NULL) {
+        PyErr_Clear();
+        return NULL;
     }
-    if (!PyTuple_Check(state) || PyTuple_Size(state) != 3 || PyList_Size(m->gen) != 1
+    if (!PyTuple_Check(state) || PyTuple_Size(state) != 5 || PyList_Size(m->gen) != 1
         || PyObject_RichCompareBool(PyTuple_GetItem(state, 1), PyList_GetItem(m->gen, 0), Py_EQ) != 1) {
         Py_DECREF(state);
         PyErr_Clear();
-        return fast_fallback(m, obj, args, skip, kw);
-    }
-    h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(state, 0));
-    flags = PyLong_AsLong(PyTuple_GetItem(state, 2));
-    Py_DECREF(state);
-    if (PyErr_Occurred()) {
-        PyErr_Clear();
-        return fast_fallback(m, obj, args, skip, kw);
-    }
-    /* time.time() is looked up on each call (tests and users patch it); the
-       builtin itself is CLOCK_REALTIME, read here without a float object. */
-    if ((now_fn = PyObject_GetAttr(m->time_mod, s_time)) == NULL)
         return NULL;
-    if (now_fn == m->time_fn) {
-        struct timespec ts;
-        Py_DECREF(now_fn);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-    } else {
-        PyObject *now_obj = PyObject_CallObject(now_fn, NULL);
-        Py_DECREF(now_fn);
-        if (now_obj == NULL)
-            return NULL;
-        now = PyFloat_AsDouble(now_obj);
-        Py_DECREF(now_obj);
-        if (now == -1.0 && PyErr_Occurred())
-            return NULL;
     }
+    return state;
+}
+
+/* time.time(), looked up on each call (tests and users patch it); the
+   builtin itself is CLOCK_REALTIME, read here without a float object.
+   -1 with an error set on failure. */
+static int fast_now(FastMethod *m, double *now) {
+    PyObject *fn = PyObject_GetAttr(m->time_mod, s_time), *v;
+    if (fn == NULL)
+        return -1;
+    if (fn == m->time_fn) {
+        struct timespec ts;
+        Py_DECREF(fn);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        *now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+        return 0;
+    }
+    v = PyObject_CallObject(fn, NULL);
+    Py_DECREF(fn);
+    if (v == NULL)
+        return -1;
+    *now = PyFloat_AsDouble(v);
+    Py_DECREF(v);
+    return (*now == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static PyObject *fast_get_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
+    PyObject *key = p[0], *dflt = p[1] ? p[1] : Py_None, *retry = p[5] ? p[5] : Py_False, *res;
+    unsigned long long h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(state, 0));
+    long flags = PyLong_AsLong(PyTuple_GetItem(state, 2));
+    double now;
+    if (PyErr_Occurred() || fast_now(m, &now) < 0)
+        return NULL;
     res = fast_lookup(h, key, -1, now, flags, dflt, NULL, m->pickle_mod);
     if (res == Py_NotImplemented || res == Py_Ellipsis) {
         /* The general path; a value with a file was found and counted. */
@@ -358,35 +368,245 @@ static PyObject *fast_method_get(FastMethod *m, PyObject *obj, PyObject *args, P
     return res;
 }
 
+/* A key's engine kind and bytes for set and delete (str, bytes, and ints
+   that fit int64; bool is not int here, as in the Python fast path). 0, or
+   -1 when the Python path must encode it. */
+static int plain_form(PyObject *v, int *kind, const char **b, Py_ssize_t *n, long long *num) {
+    if (Py_TYPE(v) == &PyUnicode_Type) {
+        if ((*b = PyUnicode_AsUTF8AndSize(v, n)) == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+        *kind = 3;
+    } else if (Py_TYPE(v) == &PyBytes_Type) {
+        char *s;
+        PyBytes_AsStringAndSize(v, &s, n);
+        *b = s;
+        *kind = 4;
+    } else if (Py_TYPE(v) == &PyLong_Type) {
+        int overflow;
+        *num = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (*num == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return -1;
+        }
+        *b = (const char *)num;
+        *n = 8;
+        *kind = 1;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static void put_le64(unsigned char *p, uint64_t v) {
+    int i;
+    for (i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_le32(unsigned char *p, uint32_t v) {
+    int i;
+    for (i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_f64(unsigned char *p, double d) {
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    put_le64(p, v);
+}
+
+/* Runs one engine write (_ffi.REQ's layout: '<QdddqIBBBBIIII', then key
+   and value) with the GIL released, as cffi would. Returns the status, or
+   -1 with an error set. */
+static int fast_write(unsigned long long h, int op, double timeout, double now, double expire, int flags,
+                      int kkind, const char *kb, Py_ssize_t kl, int vkind, const char *vb, Py_ssize_t vl,
+                      unsigned char *out) {
+    size_t len = 64 + (size_t)kl + (size_t)vl;
+    unsigned char *req = PyMem_Malloc(len);
+    int status;
+    if (req == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    put_le64(req, (uint64_t)PyThread_get_thread_ident());
+    put_f64(req + 8, timeout);
+    put_f64(req + 16, now);
+    put_f64(req + 24, expire);
+    put_le64(req + 32, 0);                 /* size: no file */
+    put_le32(req + 40, (uint32_t)flags);
+    req[44] = (unsigned char)kkind;
+    req[45] = (unsigned char)vkind;
+    req[46] = 1;                           /* MODE_RAW */
+    req[47] = 0;                           /* no tag */
+    put_le32(req + 48, (uint32_t)kl);
+    put_le32(req + 52, (uint32_t)vl);
+    put_le32(req + 56, 0);
+    put_le32(req + 60, 0);
+    memcpy(req + 64, kb, (size_t)kl);
+    if (vl)
+        memcpy(req + 64 + kl, vb, (size_t)vl);
+    Py_BEGIN_ALLOW_THREADS
+    status = p_dcg_write(h, op, (char *)req, (int64_t)len, (char *)out, DCG_FAST_BUF);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(req);
+    return status;
+}
+
+/* Raises the error of a failed write through Cache._fail_out. */
+static PyObject *fast_fail(FastMethod *m, PyObject *obj, int status, const unsigned char *out, const char *what) {
+    int64_t msglen;
+    PyObject *data, *res;
+    memcpy(&msglen, out + 56, 8);
+    if (msglen < 0 || msglen > DCG_FAST_BUF - 64)
+        msglen = 0;
+    if ((data = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)(64 + msglen))) == NULL)
+        return NULL;
+    res = PyObject_CallFunction(m->general, "OiOs", obj, status, data, what);
+    Py_DECREF(data);
+    Py_XDECREF(res);
+    if (res != NULL)
+        PyErr_SetString(PyExc_SystemError, "Cache._fail_out returned");
+    return NULL;
+}
+
+#define DCG_ST_OK 0
+#define DCG_ST_NOTFOUND 1
+#define DCG_ST_CLOSED 4
+#define DCG_OP_SET 1
+#define DCG_OP_DELETE 3
+#define DCG_K_INT 1
+#define DCG_RQ_EXPIRE 1
+
+/* set and delete; NotImplemented (new reference) for the Python path. */
+static PyObject *fast_write_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
+    unsigned long long h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(state, 0));
+    double timeout = PyFloat_AsDouble(PyTuple_GetItem(state, 3)), now, expire = 0.0;
+    Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GetItem(state, 4)), kl, vl = 0;
+    PyObject *retry = m->op == OP_SET_M ? p[5] : p[1];
+    const char *kb, *vb = NULL;
+    long long knum, vnum;
+    int kkind, vkind = 0, flags = 0, status;
+    unsigned char *out;
+    if (PyErr_Occurred())
+        return NULL;
+    if (plain_form(p[0], &kkind, &kb, &kl, &knum) < 0)
+        Py_RETURN_NOTIMPLEMENTED;
+    if (m->op == OP_SET_M) {
+        PyObject *v = p[1], *e = p[2];
+        if (Py_TYPE(v) == &PyUnicode_Type) {
+            if (PyObject_Size(v) >= limit)
+                Py_RETURN_NOTIMPLEMENTED;
+        } else if (Py_TYPE(v) == &PyBytes_Type) {
+            if (PyBytes_Size(v) >= limit)
+                Py_RETURN_NOTIMPLEMENTED;
+        } else if (Py_TYPE(v) != &PyLong_Type) {
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        if (plain_form(v, &vkind, &vb, &vl, &vnum) < 0)
+            Py_RETURN_NOTIMPLEMENTED;
+        if (e != NULL && e != Py_None && Py_TYPE(e) != &PyFloat_Type && Py_TYPE(e) != &PyLong_Type)
+            Py_RETURN_NOTIMPLEMENTED;
+        if (fast_now(m, &now) < 0)
+            return NULL;
+        if (e != NULL && e != Py_None) {
+            double d = PyFloat_AsDouble(e);
+            if (d == -1.0 && PyErr_Occurred()) {
+                PyErr_Clear();
+                Py_RETURN_NOTIMPLEMENTED;
+            }
+            expire = now + d;
+            flags = DCG_RQ_EXPIRE;
+        }
+    } else if (fast_now(m, &now) < 0) {
+        return NULL;
+    }
+    if (retry != NULL) {
+        int t = PyObject_IsTrue(retry);
+        if (t < 0)
+            return NULL;
+        if (t)
+            timeout = -1.0;
+    }
+    if ((out = fast_buffer()) == NULL)
+        return PyErr_NoMemory();
+    status = fast_write(h, m->op == OP_SET_M ? DCG_OP_SET : DCG_OP_DELETE, timeout, now, expire, flags,
+                        kkind, kb, kl, vkind, vb, vl, out);
+    if (status < 0)
+        return NULL;
+    if (status == DCG_ST_OK)
+        Py_RETURN_TRUE;
+    if (status == DCG_ST_NOTFOUND && m->op == OP_DELETE_M)
+        Py_RETURN_FALSE;
+    if (status == DCG_ST_CLOSED)  /* another thread closed the handle: reopen */
+        Py_RETURN_NOTIMPLEMENTED;
+    return fast_fail(m, obj, status, out, m->op == OP_SET_M ? "set" : "delete");
+}
+
+/* Cache.<op>(obj, *args[skip:], **kw) */
+static PyObject *fast_method_run(FastMethod *m, PyObject *obj, PyObject *args, Py_ssize_t skip, PyObject *kw) {
+    PyObject *p[MAX_PARAMS], *state, *res;
+    if (bind_params(m->op, args, skip, kw, p) < 0 || p[0] == NULL)
+        return fast_fallback(m, obj, args, skip, kw);
+    if (m->op == OP_GET_M) {
+        if (!absent_or_false(p[2]) || !absent_or_false(p[3]) || !absent_or_false(p[4]))
+            return fast_fallback(m, obj, args, skip, kw);
+        if (Py_TYPE(p[0]) != &PyUnicode_Type && Py_TYPE(p[0]) != &PyBytes_Type
+            && Py_TYPE(p[0]) != &PyLong_Type)
+            return fast_fallback(m, obj, args, skip, kw);
+    } else if (m->op == OP_SET_M) {
+        if (p[1] == NULL || !absent_or_false(p[3]) || (p[4] != NULL && p[4] != Py_None))
+            return fast_fallback(m, obj, args, skip, kw);
+    }
+    if ((state = fast_state(m, obj)) == NULL)
+        return fast_fallback(m, obj, args, skip, kw);
+    res = m->op == OP_GET_M ? fast_get_op(m, obj, p, state) : fast_write_op(m, obj, p, state);
+    Py_DECREF(state);
+    if (res == Py_NotImplemented) {
+        Py_DECREF(res);
+        return fast_fallback(m, obj, args, skip, kw);
+    }
+    return res;
+}
+
 static PyObject *fast_method_call(PyObject *self, PyObject *args, PyObject *kw) {
     FastMethod *m = (FastMethod *)self;
     if (PyTuple_Size(args) < 1)
         return PyObject_Call(m->func, args, kw);
-    return fast_method_get(m, PyTuple_GetItem(args, 0), args, 1, kw);
+    return fast_method_run(m, PyTuple_GetItem(args, 0), args, 1, kw);
 }
 
-/* cache.get as a value: a builtin bound to (descriptor, cache). */
+/* cache.get (and set, delete) as a value: a builtin bound to (descriptor,
+   cache). */
 static PyObject *fast_bound_call(PyObject *pair, PyObject *args, PyObject *kw) {
-    return fast_method_get((FastMethod *)PyTuple_GetItem(pair, 0), PyTuple_GetItem(pair, 1), args, 0, kw);
+    return fast_method_run((FastMethod *)PyTuple_GetItem(pair, 0), PyTuple_GetItem(pair, 1), args, 0, kw);
 }
 
-static PyMethodDef fast_bound_def = {
-    "get", (PyCFunction)(void (*)(void))fast_bound_call, METH_VARARGS | METH_KEYWORDS,
-    "get($self, /, key, default=None, read=False, expire_time=False, tag=False, retry=False)\n--\n\n"
-    "Return the value of key, or default if missing or expired."};
+static PyMethodDef fast_bound_defs[3] = {
+    {"get", (PyCFunction)(void (*)(void))fast_bound_call, METH_VARARGS | METH_KEYWORDS,
+     "get($self, /, key, default=None, read=False, expire_time=False, tag=False, retry=False)\n--\n\n"
+     "Return the value of key, or default if missing or expired."},
+    {"set", (PyCFunction)(void (*)(void))fast_bound_call, METH_VARARGS | METH_KEYWORDS,
+     "set($self, /, key, value, expire=None, read=False, tag=None, retry=False)\n--\n\n"
+     "Set key to value; returns True."},
+    {"delete", (PyCFunction)(void (*)(void))fast_bound_call, METH_VARARGS | METH_KEYWORDS,
+     "delete($self, /, key, retry=False)\n--\n\n"
+     "Delete key; returns whether a live item was removed."}};
 
 static PyObject *fast_method_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
     FastMethod *m = (FastMethod *)self;
     PyObject *pair, *bound;
     (void)type;
     if (obj == NULL || obj == Py_None) {
-        /* Cache.get is the Python function: signature, docs, Cache.get(c, k). */
+        /* On the class it is the Python function: signature, docs,
+           Cache.get(c, k). */
         Py_INCREF(m->func);
         return m->func;
     }
     if ((pair = PyTuple_Pack(2, self, obj)) == NULL)
         return NULL;
-    bound = PyCFunction_NewEx(&fast_bound_def, pair, NULL);
+    bound = PyCFunction_NewEx(&fast_bound_defs[m->op], pair, NULL);
     Py_DECREF(pair);
     return bound;
 }
@@ -434,36 +654,41 @@ static PyType_Spec fast_method_spec = {
 
 static PyObject *fast_method_type;
 
-/* fast_method(func, general, gen, time, pickle) -> the descriptor. */
+/* fast_method(op, func, general, gen, time, pickle) -> the descriptor; op
+   is "get", "set" or "delete". */
 static PyObject *dcg_fast_method(PyObject *self, PyObject *args) {
     FastMethod *m;
+    const char *op;
+    int code, i;
     (void)self;
-    if (PyTuple_Size(args) != 5) {
-        PyErr_SetString(PyExc_TypeError, "fast_method takes 5 arguments");
+    if (PyTuple_Size(args) != 6) {
+        PyErr_SetString(PyExc_TypeError, "fast_method takes 6 arguments");
         return NULL;
     }
-    if (!PyList_Check(PyTuple_GetItem(args, 2))) {
-        PyErr_SetString(PyExc_TypeError, "fast_method: gen must be a list");
+    if ((op = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(args, 0), NULL)) == NULL)
+        return NULL;
+    code = strcmp(op, "get") == 0 ? OP_GET_M : strcmp(op, "set") == 0 ? OP_SET_M
+         : strcmp(op, "delete") == 0 ? OP_DELETE_M : -1;
+    if (code < 0 || !PyList_Check(PyTuple_GetItem(args, 3))) {
+        PyErr_SetString(PyExc_ValueError, "fast_method: op must be get, set or delete, gen a list");
         return NULL;
     }
     m = PyObject_New(FastMethod, (PyTypeObject *)fast_method_type);
     if (m == NULL)
         return NULL;
-    if ((m->time_fn = PyObject_GetAttr(PyTuple_GetItem(args, 3), s_time)) == NULL) {
-        m->func = m->general = m->gen = m->time_mod = m->pickle_mod = NULL;
+    m->op = code;
+    m->func = m->general = m->gen = m->time_mod = m->pickle_mod = NULL;
+    if ((m->time_fn = PyObject_GetAttr(PyTuple_GetItem(args, 4), s_time)) == NULL) {
         Py_DECREF(m);
         return NULL;
     }
-    m->func = PyTuple_GetItem(args, 0);
-    m->general = PyTuple_GetItem(args, 1);
-    m->gen = PyTuple_GetItem(args, 2);
-    m->time_mod = PyTuple_GetItem(args, 3);
-    m->pickle_mod = PyTuple_GetItem(args, 4);
-    Py_INCREF(m->func);
-    Py_INCREF(m->general);
-    Py_INCREF(m->gen);
-    Py_INCREF(m->time_mod);
-    Py_INCREF(m->pickle_mod);
+    for (i = 1; i < 6; i++)
+        Py_INCREF(PyTuple_GetItem(args, i));
+    m->func = PyTuple_GetItem(args, 1);
+    m->general = PyTuple_GetItem(args, 2);
+    m->gen = PyTuple_GetItem(args, 3);
+    m->time_mod = PyTuple_GetItem(args, 4);
+    m->pickle_mod = PyTuple_GetItem(args, 5);
     return (PyObject *)m;
 }
 
@@ -471,13 +696,15 @@ static PyMethodDef dcg_fast_def = {"fast_get", dcg_fast_get, METH_VARARGS, NULL}
 static PyMethodDef dcg_method_def = {"fast_method", dcg_fast_method, METH_VARARGS, NULL};
 
 static int fast_intern(void) {
-    return (s_fast = PyUnicode_InternFromString("_fast")) != NULL
-        && (s_time = PyUnicode_InternFromString("time")) != NULL
-        && (s_default = PyUnicode_InternFromString("default")) != NULL
-        && (s_read = PyUnicode_InternFromString("read")) != NULL
-        && (s_expire_time = PyUnicode_InternFromString("expire_time")) != NULL
-        && (s_tag = PyUnicode_InternFromString("tag")) != NULL
-        && (s_retry = PyUnicode_InternFromString("retry")) != NULL;
+    int op, i;
+    if ((s_fast = PyUnicode_InternFromString("_fast")) == NULL
+        || (s_time = PyUnicode_InternFromString("time")) == NULL)
+        return 0;
+    for (op = 0; op < 3; op++)
+        for (i = 0; i < param_count[op]; i++)
+            if ((param_name[op][i] = PyUnicode_InternFromString(param_text[op][i])) == NULL)
+                return 0;
+    return 1;
 }
 
 static int set_builtin(PyObject *m, PyMethodDef *def) {

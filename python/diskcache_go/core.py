@@ -945,14 +945,23 @@ class Cache:
         return self._handle
 
     def _sync_fast(self):
-        """Put what the C get (``Cache.get``) reads in one attribute: the
-        handle, its fork generation and the get flags, or None when every
-        get must take the Python path. Called wherever those change."""
+        """Put what the C methods (``get``, ``set``, ``delete``) read in one
+        attribute: the handle, its fork generation, the get flags, the lock
+        timeout and the largest inline value, or None when every call must
+        take the Python path. Called wherever those change."""
         handle = self._handle
         if handle is None or not getattr(self, '_fast_get', False) or not hasattr(self, 'statistics'):
             self._fast = None
         else:
-            self._fast = (handle, self._gen, 1 if self.statistics else 0)
+            self._fast = (handle, self._gen, 1 if self.statistics else 0,
+                          self._timeout_seconds(False), int(self._disk.min_file_size))
+
+    def _fail_out(self, status, data, what):
+        """Raise for a failed engine call of the C methods (``data``: the
+        result header and message they got back)."""
+        bufs = _ffi.Buffers(max(len(data), _ffi.OUT_DATA))
+        bufs.data[:len(data)] = data
+        self._fail(status, bufs, what)
 
     def _h(self):
         """The engine handle, reopened when closed or after a fork."""
@@ -1931,8 +1940,11 @@ class Cache:
             self._fail(status, None, 'limits')
 
 
-# Cache.get's common case in one C call (_ffi_build.FAST_GET): the method
-# descriptor reads the instance's handle and settings itself and calls the
-# Python get above for anything else, which stays what Cache.get is when
-# looked up on the class (signature, docs, Cache.get(cache, key)).
-Cache.get = _ffi.fast_method(Cache.get, Cache._get_general, _GEN, time, pickle)
+# The common cases of get, set and delete in one C call each
+# (_ffi_build.FAST_GET): the method descriptors read the instance's handle
+# and settings themselves and call the Python methods above for anything
+# else; those stay what Cache.get etc. are when looked up on the class
+# (signature, docs, Cache.get(cache, key)).
+Cache.get = _ffi.fast_method('get', Cache.get, Cache._get_general, _GEN, time, pickle)
+Cache.set = _ffi.fast_method('set', Cache.set, Cache._fail_out, _GEN, time, pickle)
+Cache.delete = _ffi.fast_method('delete', Cache.delete, Cache._fail_out, _GEN, time, pickle)

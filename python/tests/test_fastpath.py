@@ -188,3 +188,61 @@ def test_reads_in_network_mode_wait_without_holding_the_gil(tmp_path):
         assert done.is_set() and not thread.is_alive()
         assert seen in ('old', 'new')
         assert cache.get('k') == 'new'
+
+
+def test_set_and_delete_arguments_every_way_they_can_be_passed(pair):
+    """Cache.set and Cache.delete are C method descriptors too: whatever
+    they do not handle themselves goes to the Python methods; the stored
+    items and the results and errors equal python-diskcache's."""
+    import io
+
+    big = 'x' * (1 << 16)
+    calls = [
+        ('set', ('s', 'text'), {}),
+        ('set', ('b', b'bytes'), {}),
+        ('set', (7, 8), {}),
+        ('set', (2 ** 70, 'big int key'), {}),
+        ('set', ('i', 2 ** 70), {}),
+        ('set', (True, 'bool key'), {}),
+        ('set', ('f', 1.5), {}),
+        ('set', ('e', 'expires'), {'expire': 100}),
+        ('set', ('e2', 'expires'), {'expire': 2.5, 'retry': True}),
+        ('set', ('t', 'tagged', None, False, 'tag'), {}),
+        ('set', ('t2', 'tagged'), {'tag': 'tag'}),
+        ('set', ('big', big), {}),
+        ('set', ('bigb', big.encode()), {}),
+        ('set', lambda: ('r', io.BytesIO(b'stream')), {'read': True}),
+        ('set', (), {'key': 'kw', 'value': 'both by keyword'}),
+        ('set', ('dup', 1), {'key': 'dup'}),
+        ('set', ('unknown', 1), {'bogus': 2}),
+        ('set', ('only-key',), {}),
+        ('set', ('x', 1, None, False, None, False, 'extra'), {}),
+        ('set', (('tuple', 'key'), {'a': 1}), {}),
+        ('set', ('badexpire', 1), {'expire': 'soon'}),
+        ('delete', ('s',), {}),
+        ('delete', ('s',), {}),
+        ('delete', (7,), {'retry': True}),
+        ('delete', (), {'key': 'b'}),
+        ('delete', (('tuple', 'key'),), {}),
+        ('delete', ('big', True, 'extra'), {}),
+        ('delete', (), {}),
+        ('delete', ('x',), {'bogus': 1}),
+    ]
+    for name, args, kwargs in calls:
+        results = []
+        for cache in pair:
+            try:
+                results.append(getattr(cache, name)(*(args() if callable(args) else args), **kwargs))
+            except TypeError:
+                results.append(TypeError)
+        assert results[1] == results[0], (name, args, kwargs)
+    for cache in pair:
+        cache.set('i2', 5)
+        assert cache.incr('i2') == 6          # an int stored by the C set
+    keys = sorted(map(repr, pair[0]))
+    assert sorted(map(repr, pair[1])) == keys
+    for key in pair[0]:
+        expected = pair[0].get(key, expire_time=True, tag=True)
+        actual = pair[1].get(key, expire_time=True, tag=True)
+        assert actual[0] == expected[0] and actual[2] == expected[2], key
+        assert (actual[1] is None) == (expected[1] is None), key
