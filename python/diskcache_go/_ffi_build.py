@@ -243,7 +243,7 @@ typedef struct {
     PyObject *time_fn; /* time.time when the descriptor was made */
 } FastMethod;
 
-static PyObject *s_fast, *s_time;
+static PyObject *s_fast, *s_time, *s_key_method;
 /* Parameter names after self, per operation (the Python signatures). */
 #define MAX_PARAMS 6
 static const char *param_text[3][MAX_PARAMS] = {
@@ -352,12 +352,34 @@ static int fast_now(FastMethod *m, double *now) {
 
 static PyObject *fast_get_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
     PyObject *key = p[0], *dflt = p[1] ? p[1] : Py_None, *retry = p[5] ? p[5] : Py_False, *res;
+    PyObject *encoded = NULL, *lookup_key = key;
     unsigned long long h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(state, 0));
-    long flags = PyLong_AsLong(PyTuple_GetItem(state, 2));
+    long flags = PyLong_AsLong(PyTuple_GetItem(state, 2)), given = -1;
     double now;
-    if (PyErr_Occurred() || fast_now(m, &now) < 0)
+    if (PyErr_Occurred())
         return NULL;
-    res = fast_lookup(h, key, -1, now, flags, dflt, NULL, m->pickle_mod);
+    if (Py_TYPE(key) != &PyUnicode_Type && Py_TYPE(key) != &PyBytes_Type && Py_TYPE(key) != &PyLong_Type) {
+        /* Other keys are encoded by Cache._key (which remembers the
+           encodings of flat tuples), as the Python get does. */
+        if ((encoded = PyObject_CallMethodObjArgs(obj, s_key_method, key, NULL)) == NULL)
+            return NULL;
+        if (!PyTuple_Check(encoded) || PyTuple_Size(encoded) != 2) {
+            Py_DECREF(encoded);
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        given = PyLong_AsLong(PyTuple_GetItem(encoded, 0));
+        lookup_key = PyTuple_GetItem(encoded, 1);
+        if (given == -1 && PyErr_Occurred()) {
+            Py_DECREF(encoded);
+            return NULL;
+        }
+    }
+    if (fast_now(m, &now) < 0) {
+        Py_XDECREF(encoded);
+        return NULL;
+    }
+    res = fast_lookup(h, lookup_key, given, now, flags, dflt, NULL, m->pickle_mod);
+    Py_XDECREF(encoded);
     if (res == Py_NotImplemented || res == Py_Ellipsis) {
         /* The general path; a value with a file was found and counted. */
         PyObject *count = res == Py_Ellipsis ? Py_False : Py_True;
@@ -552,9 +574,6 @@ static PyObject *fast_method_run(FastMethod *m, PyObject *obj, PyObject *args, P
     if (m->op == OP_GET_M) {
         if (!absent_or_false(p[2]) || !absent_or_false(p[3]) || !absent_or_false(p[4]))
             return fast_fallback(m, obj, args, skip, kw);
-        if (Py_TYPE(p[0]) != &PyUnicode_Type && Py_TYPE(p[0]) != &PyBytes_Type
-            && Py_TYPE(p[0]) != &PyLong_Type)
-            return fast_fallback(m, obj, args, skip, kw);
     } else if (m->op == OP_SET_M) {
         if (p[1] == NULL || !absent_or_false(p[3]) || (p[4] != NULL && p[4] != Py_None))
             return fast_fallback(m, obj, args, skip, kw);
@@ -698,7 +717,8 @@ static PyMethodDef dcg_method_def = {"fast_method", dcg_fast_method, METH_VARARG
 static int fast_intern(void) {
     int op, i;
     if ((s_fast = PyUnicode_InternFromString("_fast")) == NULL
-        || (s_time = PyUnicode_InternFromString("time")) == NULL)
+        || (s_time = PyUnicode_InternFromString("time")) == NULL
+        || (s_key_method = PyUnicode_InternFromString("_key")) == NULL)
         return 0;
     for (op = 0; op < 3; op++)
         for (i = 0; i < param_count[op]; i++)
