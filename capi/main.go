@@ -299,6 +299,10 @@ func get(c *core.Cache, kind int, key []byte, now float64, flags int, out []byte
 		return stInvalid
 	}
 	it, err := c.Get(core.Typed{Kind: core.Kind(kind), Bytes: key}, now, core.GetFlags(flags), out[outData:])
+	if err == core.ErrNotFound {
+		// The common miss, without errors.Is walking its chains.
+		return stNotFound
+	}
 	if err != nil {
 		if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(it.Need+outData))
