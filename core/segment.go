@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -191,6 +192,7 @@ func (s *segments) withRecord(e []byte, fn func(r record) error) (err error) {
 			return errRetry
 		}
 		r = record(v.m[off : off+n : off+n])
+		runtime.KeepAlive(warm(r))
 	}
 	if err := r.check(int(n)); err != nil {
 		return err
