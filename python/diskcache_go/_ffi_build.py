@@ -84,6 +84,8 @@ PyAPI_FUNC(const char *) PyUnicode_AsUTF8AndSize(PyObject *unicode, Py_ssize_t *
    with obj first, without making a bound object. */
 #define DCG_METHOD_DESCRIPTOR (1UL << 17)
 
+static PyObject *s_loads; /* "loads", interned */
+
 /* Each thread's result buffer, freed when the thread exits (a server that
    starts a thread per request must not keep 64 KiB per dead thread). */
 static pthread_key_t fast_key;
@@ -189,14 +191,17 @@ static PyObject *fast_lookup(unsigned long long h, PyObject *key, long given, do
         case 010: /* MODE_RAW, NULL */
             Py_RETURN_NONE;
         case 044: { /* MODE_PICKLE, BLOB: copied first, unpickling may read again */
-            PyObject *b = PyBytes_FromStringAndSize(v, n), *fn = loads;
+            PyObject *b = PyBytes_FromStringAndSize(v, n), *fn = loads, *args;
             if (b == NULL)
                 return NULL;
-            if (fn == NULL && (fn = PyObject_GetAttrString(pickle_mod, "loads")) == NULL) {
+            if (fn == NULL && (fn = PyObject_GetAttr(pickle_mod, s_loads)) == NULL) {
                 Py_DECREF(b);
                 return NULL;
             }
-            res = PyObject_CallFunctionObjArgs(fn, b, NULL);
+            if ((args = PyTuple_Pack(1, b)) != NULL) {
+                res = PyObject_Call(fn, args, NULL);
+                Py_DECREF(args);
+            }
             if (loads == NULL)
                 Py_DECREF(fn);
             Py_DECREF(b);
@@ -498,23 +503,56 @@ static PyObject *fast_fail(FastMethod *m, PyObject *obj, int status, const unsig
 #define DCG_ST_CLOSED 4
 #define DCG_OP_SET 1
 #define DCG_OP_DELETE 3
-#define DCG_K_INT 1
 #define DCG_RQ_EXPIRE 1
+
+static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, unsigned long long h,
+                                    double timeout, Py_ssize_t limit, int kkind, const char *kb, Py_ssize_t kl);
 
 /* set and delete; NotImplemented (new reference) for the Python path. */
 static PyObject *fast_write_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
     unsigned long long h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(state, 0));
-    double timeout = PyFloat_AsDouble(PyTuple_GetItem(state, 3)), now, expire = 0.0;
-    Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GetItem(state, 4)), kl, vl = 0;
-    PyObject *retry = m->op == OP_SET_M ? p[5] : p[1];
-    const char *kb, *vb = NULL;
-    long long knum, vnum;
-    int kkind, vkind = 0, flags = 0, status;
-    unsigned char *out;
+    double timeout = PyFloat_AsDouble(PyTuple_GetItem(state, 3));
+    Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GetItem(state, 4)), kl;
+    const char *kb;
+    long long knum;
+    int kkind;
+    PyObject *encoded = NULL, *res;
     if (PyErr_Occurred())
         return NULL;
-    if (plain_form(p[0], &kkind, &kb, &kl, &knum) < 0)
-        Py_RETURN_NOTIMPLEMENTED;
+    if (plain_form(p[0], &kkind, &kb, &kl, &knum) < 0) {
+        /* Other keys (tuples, big ints, floats...) as Cache._key encodes
+           them (it remembers flat tuples' encodings). */
+        char *s;
+        if ((encoded = PyObject_CallMethodObjArgs(obj, s_key_method, p[0], NULL)) == NULL)
+            return NULL;
+        if (!PyTuple_Check(encoded) || PyTuple_Size(encoded) != 2
+            || Py_TYPE(PyTuple_GetItem(encoded, 1)) != &PyBytes_Type) {
+            Py_DECREF(encoded);
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        kkind = (int)PyLong_AsLong(PyTuple_GetItem(encoded, 0));
+        PyBytes_AsStringAndSize(PyTuple_GetItem(encoded, 1), &s, &kl);
+        kb = s;
+        if (kkind == -1 && PyErr_Occurred()) {
+            Py_DECREF(encoded);
+            return NULL;
+        }
+    }
+    res = fast_write_encoded(m, obj, p, h, timeout, limit, kkind, kb, kl);
+    Py_XDECREF(encoded);
+    return res;
+}
+
+/* fast_write_op once the key is encoded (kb stays valid meanwhile). */
+static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, unsigned long long h,
+                                    double timeout, Py_ssize_t limit, int kkind, const char *kb, Py_ssize_t kl) {
+    PyObject *retry = m->op == OP_SET_M ? p[5] : p[1];
+    const char *vb = NULL;
+    long long vnum;
+    int vkind = 0, flags = 0, status;
+    double now, expire = 0.0;
+    Py_ssize_t vl = 0;
+    unsigned char *out;
     if (m->op == OP_SET_M) {
         PyObject *v = p[1], *e = p[2];
         if (Py_TYPE(v) == &PyUnicode_Type) {
@@ -718,7 +756,8 @@ static int fast_intern(void) {
     int op, i;
     if ((s_fast = PyUnicode_InternFromString("_fast")) == NULL
         || (s_time = PyUnicode_InternFromString("time")) == NULL
-        || (s_key_method = PyUnicode_InternFromString("_key")) == NULL)
+        || (s_key_method = PyUnicode_InternFromString("_key")) == NULL
+        || (s_loads = PyUnicode_InternFromString("loads")) == NULL)
         return 0;
     for (op = 0; op < 3; op++)
         for (i = 0; i < param_count[op]; i++)
