@@ -32,7 +32,8 @@ implementation that fails quietly is reported as failing, not as fast.
 
 The ratio columns say how many times better than python-diskcache each
 implementation is: diskcache time / its time, its throughput / diskcache
-throughput, diskcache memory / its memory. Above 1 is better.
+throughput, diskcache memory / its memory, taken round by round (the two
+ran back to back) and the median of those kept. Above 1 is better.
 """
 
 import argparse
@@ -104,11 +105,21 @@ class Suite:
         return statistics.median(values)
 
     def ratio(self, row_id, name, base=BASELINE):
-        """How many times better `name` is than `base` on this row."""
-        mine, theirs = self.median(row_id, name), self.median(row_id, base)
-        if not mine or not theirs:
+        """How many times better `name` is than `base` on this row.
+
+        The median of the rounds' own ratios: the two ran back to back in
+        each round, so a slow spell of the shared machine that falls on
+        one round moves both, where a ratio of the two medians could pair
+        a fast round of one with a slow round of the other.
+        """
+        if self.median(row_id, name) is None or self.median(row_id, base) is None:
             return None
-        return mine / theirs if self.rows[row_id].higher_better else theirs / mine
+        mine, theirs = self.values[row_id][name], self.values[row_id][base]
+        if len(mine) != len(theirs):
+            mine, theirs = [statistics.median(mine)], [statistics.median(theirs)]
+        better = self.rows[row_id].higher_better
+        ratios = [(m / t if better else t / m) for m, t in zip(mine, theirs) if m and t]
+        return statistics.median(ratios) if ratios else None
 
     def scratch(self, label):
         return tempfile.mkdtemp(prefix='suite-%s-' % label, dir=self.base_dir)
