@@ -1,8 +1,8 @@
 package core
 
 // checkOrders verifies the structures a lookup does not use but eviction,
-// expiry and iteration do: the store-order and access-order lists and the
-// two heaps. A damaged link or heap slot would make cull or expire pick the
+// expiry and iteration do: the store-order and access-order lists, the
+// never-counted list and the two heaps. A damaged link or heap slot would make cull or expire pick the
 // wrong entry, or fail; check(fix) rebuilds the index when one is found.
 func (c *Cache) checkOrders(t *tx, count uint64, warn func(WarningKind, string, ...any)) {
 	for _, l := range []struct {
@@ -28,6 +28,7 @@ func (c *Cache) checkOrders(t *tx, count uint64, warn func(WarningKind, string, 
 			warn(WarnIntegrity, "%s: tail is %d, the list ends at %d", l.name, t.x.u32(l.tail), prev)
 		}
 	}
+	c.checkZeroList(t, count, warn)
 	for _, h := range []struct {
 		name string
 		hk   heapKind
@@ -56,5 +57,29 @@ func (c *Cache) checkOrders(t *tx, count uint64, warn func(WarningKind, string, 
 				}
 			}
 		}
+	}
+}
+
+// checkZeroList verifies the never-counted list (frequency.go): linked both
+// ways, in rowid order, of live entries with count 0 and no heap position.
+func (c *Cache) checkZeroList(t *tx, count uint64, warn func(WarningKind, string, ...any)) {
+	var prev uint32
+	var n, row uint64
+	id := t.x.u32(offZeroHead)
+	for ; id != nilID; n++ {
+		e := t.x.entry(id)
+		if n > count || e == nil || !entryOK(e) || getU32(e, eFlags)&flagLive == 0 ||
+			getU32(e, eZeroPrev) != prev || getU32(e, eLfuPos) != 0 || getU64(e, eAccessCnt) != 0 ||
+			(n > 0 && getU64(e, eRowid) <= row) {
+			warn(WarnIntegrity, "never-counted list: broken at entry %d", id)
+			return
+		}
+		prev, row, id = id, getU64(e, eRowid), getU32(e, eZeroNext)
+	}
+	if t.x.u32(offZeroTail) != prev {
+		warn(WarnIntegrity, "never-counted list: tail is %d, the list ends at %d", t.x.u32(offZeroTail), prev)
+	}
+	if n+t.x.u64(offLfuLen) > count {
+		warn(WarnIntegrity, "frequency order: %d listed and %d in the heap for %d entries", n, t.x.u64(offLfuLen), count)
 	}
 }

@@ -59,7 +59,7 @@ func (c *Cache) victim(t *tx) (uint32, error) {
 	case LeastRecentlyUsed:
 		return t.x.u32(offLruHead), nil
 	case LeastFrequentlyUsed:
-		return t.heapMin(lfuHeap)
+		return t.freqMin()
 	}
 	return nilID, nil
 }

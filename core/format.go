@@ -45,6 +45,7 @@ import (
 //	  332 compactSlot u32              segment slot being compacted, +1
 //	  336 compactOff u64               next record to look at in it
 //	  344 segBytes u64                 bytes of all segments' records
+//	  352 zeroHead u32, zeroTail u32   never-counted entries (frequency.go)
 //	  512 entry chunk offsets [32]u64
 //	  768 expiry heap chunk offsets [32]u64
 //	  1024 frequency heap chunk offsets [32]u64
@@ -89,6 +90,8 @@ const (
 	offCompSlot   = 332
 	offCompOff    = 336
 	offSegBytes   = 344
+	offZeroHead   = 352
+	offZeroTail   = 356
 	offEntryChunk = 512
 	offHeapChunk  = 768
 	offLfuChunk   = 1024
@@ -130,11 +133,11 @@ const (
 //	84  segSlot u32       segment table slot of segID
 //	88  size u64          bytes of the value's file (upstream's size column)
 //	96  lfuPos u32        1-based index in the frequency heap
-//	100 reserved u32
+//	100 zeroPrev u32      never-counted list (frequency.go)
 //	104 num u64           inline int64 or float64 bits of numeric values
 //	112 lruPrev u32, lruNext u32   access order (least-recently-used)
 //	120 ordLeft u32, ordRight u32  key-order treap children
-//	128 ordParent u32, reserved u32
+//	128 ordParent u32, zeroNext u32
 //	136 sortKey u64       order-preserving prefix of the key (see sortKey)
 //	144 reserved u64
 //	152 sum u64           xxhash64 of bytes 0..152
@@ -157,12 +160,14 @@ const (
 	eSegSlot    = 84
 	eSize       = 88
 	eLfuPos     = 96
+	eZeroPrev   = 100
 	eNum        = 104
 	eLruPrev    = 112
 	eLruNext    = 116
 	eOrdLeft    = 120
 	eOrdRight   = 124
 	eOrdParent  = 128
+	eZeroNext   = 132
 	eSortKey    = 136
 	eSum        = 152
 )

@@ -1,6 +1,7 @@
 package core
 
-// Three doubly linked lists run through the entries. The insertion list is
+// Three doubly linked lists run through the entries (a fourth, the
+// never-counted list, is frequency.go's). The insertion list is
 // rowid order: iteration, peekitem and the batches of clear and evict. The
 // store list is sorted by (store time, rowid) and the access list by
 // (access time, rowid), the orders python-diskcache's cull queries use for

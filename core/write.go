@@ -189,7 +189,7 @@ func (t *tx) reorder(id uint32) error {
 	if err := t.relink(lruList, id); err != nil {
 		return err
 	}
-	return t.heapUpdate(lfuHeap, id)
+	return t.freqPlace(id)
 }
 
 // insertEntry allocates an entry for a new key at the end of insertion
@@ -275,10 +275,11 @@ func (c *Cache) removeEntry(t *tx, id uint32, keepFile bool) error {
 			return err
 		}
 	}
-	for _, hk := range []heapKind{expiryHeap, lfuHeap} {
-		if err := t.heapRemove(hk, id); err != nil {
-			return err
-		}
+	if err := t.heapRemove(expiryHeap, id); err != nil {
+		return err
+	}
+	if err := t.freqRemove(id); err != nil {
+		return err
 	}
 	if err := t.bucketDelete(pos); err != nil {
 		return err
