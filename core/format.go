@@ -14,7 +14,7 @@ import (
 //	| segment table (768 slots)   |  slot: id u32 | length u32 | live u64
 //	+-----------------------------+ 16384 = headerSize
 //	| regions: entry chunks,      |  entry chunk k holds 1024<<k entries of
-//	| bucket tables, heap chunks  |  128 bytes; a bucket table is a power of
+//	| bucket tables, heap chunks  |  160 bytes; a bucket table is a power of
 //	| ... (allocated on demand)   |  two of u64; heap chunks hold u32 ids
 //	+-----------------------------+ fileSize
 //
