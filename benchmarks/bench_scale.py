@@ -110,6 +110,9 @@ def main():
             began = time.time()
             fill(cache, n)
             print('filled %d entries in %.1f s' % (n, time.time() - began), file=sys.stderr)
+        # Write the fills' dirty pages back now, not in the middle of the
+        # measurements (the kernel's writeback of gigabytes takes a core).
+        os.sync()
         table = measure(caches, args.rounds, args.ops)
     finally:
         for cache in caches.values():
