@@ -315,7 +315,7 @@ static int absent_or_false(PyObject *v) {
 }
 
 /* The instance's _fast tuple (handle, fork generation, get flags, timeout,
-   min_file_size), kept by Cache._sync_fast, when it holds for this process;
+   min_file_size, whether get may skip the Disk), kept by Cache._sync_fast, when it holds for this process;
    NULL (no error set) when the Python path must run. */
 static PyObject *fast_state(FastMethod *m, PyObject *obj) {
     PyObject *state = PyObject_GetAttr(obj, s_fast);
@@ -323,7 +323,7 @@ static PyObject *fast_state(FastMethod *m, PyObject *obj) {
         PyErr_Clear();
         return NULL;
     }
-    if (!PyTuple_Check(state) || PyTuple_Size(state) != 5 || PyList_Size(m->gen) != 1
+    if (!PyTuple_Check(state) || PyTuple_Size(state) != 6 || PyList_Size(m->gen) != 1
         || PyObject_RichCompareBool(PyTuple_GetItem(state, 1), PyList_GetItem(m->gen, 0), Py_EQ) != 1) {
         Py_DECREF(state);
         PyErr_Clear();
@@ -618,6 +618,11 @@ static PyObject *fast_method_run(FastMethod *m, PyObject *obj, PyObject *args, P
     }
     if ((state = fast_state(m, obj)) == NULL)
         return fast_fallback(m, obj, args, skip, kw);
+    if (m->op == OP_GET_M && PyTuple_GetItem(state, 5) != Py_True) {
+        /* The policy records reads (LRU, LFU): the Python get writes. */
+        Py_DECREF(state);
+        return fast_fallback(m, obj, args, skip, kw);
+    }
     res = m->op == OP_GET_M ? fast_get_op(m, obj, p, state) : fast_write_op(m, obj, p, state);
     Py_DECREF(state);
     if (res == Py_NotImplemented) {

@@ -947,14 +947,16 @@ class Cache:
     def _sync_fast(self):
         """Put what the C methods (``get``, ``set``, ``delete``) read in one
         attribute: the handle, its fork generation, the get flags, the lock
-        timeout and the largest inline value, or None when every call must
-        take the Python path. Called wherever those change."""
+        timeout, the largest inline value and whether get may skip the
+        Disk, or None when every call must take the Python path (a Disk
+        that is not the stock one). Called wherever those change."""
         handle = self._handle
-        if handle is None or not getattr(self, '_fast_get', False) or not hasattr(self, 'statistics'):
+        if handle is None or not getattr(self, '_memo_keys', False) or not hasattr(self, 'statistics'):
             self._fast = None
         else:
             self._fast = (handle, self._gen, 1 if self.statistics else 0,
-                          self._timeout_seconds(False), int(self._disk.min_file_size))
+                          self._timeout_seconds(False), int(self._disk.min_file_size),
+                          bool(self._fast_get))
 
     def _fail_out(self, status, data, what):
         """Raise for a failed engine call of the C methods (``data``: the
@@ -1198,7 +1200,7 @@ class Cache:
         :raises Timeout: if the writer lock could not be taken
         """
         now = time.time()
-        if self._fast_get and not read and tag is None and self._gen == _ffi.GEN[0] and self._handle is not None:
+        if self._memo_keys and not read and tag is None and self._gen == _ffi.GEN[0] and self._handle is not None:
             # Small str/bytes/int/float keys and values with the stock Disk:
             # encode here and skip the Disk methods (same stored form).
             type_key, type_value = type(key), type(value)

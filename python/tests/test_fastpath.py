@@ -150,12 +150,57 @@ def test_the_c_get_follows_the_handle_the_settings_and_the_clock(tmp_path):
         with mock.patch('time.time', lambda: now + 20):
             assert cache.get('k') is None       # the patched clock is read
         assert cache.get('k') == 'v'
-        assert cache._fast is not None
+        assert cache._fast is not None and cache._fast[5] is True
         cache.reset('eviction_policy', 'least-recently-used')
-        # A policy that records reads turns the C path off (the Python
-        # path writes the access time).
-        assert cache._fast is None
+        # A policy that records reads turns the C get off (the Python get
+        # writes the access time); set and delete stay in C.
+        assert cache._fast[5] is False
         assert cache.get('k') == 'v'
+
+
+def test_c_set_and_delete_under_policies_that_record_reads(tmp_path):
+    """Under least-recently-used and least-frequently-used, set and delete
+    take the C path and get the Python one (which records the read); a cull
+    then removes the entries the policy ranks first."""
+    from unittest import mock
+
+    tick = [1000.0]
+
+    def clock():
+        tick[0] += 1.0
+        return tick[0]
+
+    for policy in ('least-recently-used', 'least-frequently-used'):
+        with mock.patch('time.time', clock), \
+                diskcache_go.Cache(str(tmp_path / policy), eviction_policy=policy) as cache:
+            assert cache._fast is not None and cache._fast[5] is False
+            rank = {}                      # key -> what the policy orders by
+            order = []                     # insertion order (rowid)
+            for i in range(40):
+                key = 'k%02d' % i
+                cache.set(key, b'v' * 100)
+                order.append(key)
+                rank[key] = [tick[0], 0]
+            for i in range(0, 40, 3):
+                for _ in range(1 + i % 2):
+                    key = 'k%02d' % i
+                    assert cache.get(key) == b'v' * 100
+                    rank[key][0] = tick[0]
+                    rank[key][1] += 1
+            for i in range(1, 40, 7):
+                assert cache.delete('k%02d' % i) is True
+                del rank['k%02d' % i]
+            cache.set('k06', b'w' * 100)   # an overwrite: stored now, count 0
+            rank['k06'] = [tick[0], 0]
+            if policy == 'least-recently-used':
+                expected = sorted(rank, key=lambda k: (rank[k][0], order.index(k)))
+            else:
+                expected = sorted(rank, key=lambda k: (rank[k][1], order.index(k)))
+            cache.reset('size_limit', cache.volume() - 1)
+            before = set(cache)
+            assert cache.cull() == 10
+            assert sorted(before - set(cache)) == sorted(expected[:10]), policy
+
 
 
 def test_reads_in_network_mode_wait_without_holding_the_gil(tmp_path):
