@@ -549,12 +549,17 @@ def _timed_set_items(cache, items):
     return elapsed / 1000 / max(1, len(items))
 
 
+def _cache_row(suite, opened, row_id, label, make_round):
+    """One 'objects' row: make_round(cache, ops) for every open cache."""
+    row = suite.row(row_id, 'objects', label, 'µs')
+    interleave(suite, row, {name: make_round(cache, suite.args.ops)
+                            for name, (_, _, cache) in opened.items()})
+    progress('  %s done' % row_id)
+
+
 def bench_incr(suite, opened):
     """incr of 100 counters, checked against a local count."""
-    row = suite.row('incr', 'objects', 'incr', 'µs')
-    interleave(suite, row, {name: _incr_round(cache, suite.args.ops)
-                            for name, (_, _, cache) in opened.items()})
-    progress('  incr done')
+    _cache_row(suite, opened, 'incr', 'incr', _incr_round)
 
 
 def _incr_round(cache, ops):
@@ -572,10 +577,7 @@ def _incr_round(cache, ops):
 
 def bench_memoize(suite, opened):
     """Calls of a memoized function whose results are all cached."""
-    row = suite.row('memoize', 'objects', 'memoize hit', 'µs')
-    interleave(suite, row, {name: _memoize_round(cache, suite.args.ops)
-                            for name, (_, _, cache) in opened.items()})
-    progress('  memoize done')
+    _cache_row(suite, opened, 'memoize', 'memoize hit', _memoize_round)
 
 
 def _memoize_round(cache, ops):
