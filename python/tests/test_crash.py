@@ -40,6 +40,7 @@ READER = os.path.join(tu.WORKERS_DIR, 'dcg_crash_reader.py')
 
 KILLS = 50                # kills after the writer has started writing
 EARLY_KILL_EVERY = 8      # plus one kill during start-up/open every N
+MAX_ACKS_BEFORE_KILL = 20  # a kill also waits for 0..19 acknowledged writes
 TIMEOUT = 1.0             # lock timeout given to the reader and the parent
 SLACK = 1.5               # scheduling slack on a loaded 2-core machine
 WAIT = 30                 # bound on every wait for a child
@@ -84,6 +85,24 @@ def wait_ready(proc, what, err_path):
         proc.wait(WAIT)
         pytest.fail('%s exited with %s before starting:\n%s'
                     % (what, proc.returncode, read_text(err_path)))
+
+
+def wait_acks(proc, log_path, wanted, what, err_path):
+    """Wait until the writer's log holds ``wanted`` acknowledgements."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        with open(log_path, 'rb') as f:
+            data = f.read()
+        acks = data.count(b'\nA ') + data.startswith(b'A ')
+        if acks >= wanted:
+            return
+        if proc.poll() is not None:
+            pytest.fail('%s exited with %s after %d acknowledgements:\n%s'
+                        % (what, proc.returncode, acks, read_text(err_path)))
+        if time.monotonic() > deadline:
+            pytest.fail('%s acknowledged %d operations in %ss (wanted %d)'
+                        % (what, acks, WAIT, wanted))
+        time.sleep(0.005)
 
 
 def parse_log(log_path, wid):
@@ -279,6 +298,12 @@ def test_crash_sigkill_recovery(mod, procs, tmp_path):
         else:
             wait_ready(writer, 'writer %d' % wid, err_path)
             time.sleep(rng.uniform(0.005, 0.3))
+            # On a slow filesystem a few hundred ms may cover only a couple
+            # of operations: also wait for a random number of
+            # acknowledgements, so that the kills land in a long history
+            # however fast the machine is.
+            wait_acks(writer, log_path, rng.randrange(MAX_ACKS_BEFORE_KILL),
+                      'writer %d' % wid, err_path)
         if writer.poll() is not None and not early:
             pytest.fail('writer %d exited by itself with %s:\n%s'
                         % (wid, writer.returncode, read_text(err_path)))

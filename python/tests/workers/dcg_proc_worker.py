@@ -30,15 +30,19 @@ VALUE_KEYS = (
 )
 COUNTER_KEYS = ['ctr-%d' % i for i in range(6)] + [('ctr', 0), ('ctr', 1)]
 ADD_ROUND_SECONDS = 0.05
+MAX_OVERRUN = 60  # seconds a hammer worker may run on to reach min_ops
 
 
 def add_key(round_no):
     return ('add', round_no)
 
 
-def hammer(impl_name, directory, wid, seed, duration, result_path,
+def hammer(impl_name, directory, wid, seed, duration, min_ops, result_path,
            ready_event, start_event):
-    """Hammer ``directory`` for ``duration`` seconds with a random op mix.
+    """Hammer ``directory`` with a random op mix for ``duration`` seconds
+    and at least ``min_ops`` operations (a slow machine or filesystem makes
+    the run longer instead of thinner), but never past ``duration`` plus
+    ``MAX_OVERRUN`` seconds, so that a starved worker is reported.
 
     Writes a result dict to ``result_path`` (always, also on failure).
     """
@@ -71,6 +75,10 @@ def hammer(impl_name, directory, wid, seed, duration, result_path,
             raise RuntimeError('start event never came')
         start = time.monotonic()
         deadline = start + duration
+        hard_deadline = deadline + MAX_OVERRUN
+        # Past the duration the add race stays on the last round's key, so
+        # every worker's final sweep covers the same rounds.
+        last_round = int(duration / ADD_ROUND_SECONDS)
         seq = 0
         ops = result['ops']
         counter_max = result['counter_max']
@@ -98,9 +106,10 @@ def hammer(impl_name, directory, wid, seed, duration, result_path,
 
         while True:
             now = time.monotonic()
-            if now >= deadline:
+            if now >= hard_deadline or (
+                    now >= deadline and sum(ops.values()) >= min_ops):
                 break
-            round_no = int((now - start) / ADD_ROUND_SECONDS)
+            round_no = min(int((now - start) / ADD_ROUND_SECONDS), last_round)
             roll = rng.random()
             if roll < 0.28:
                 index = rng.randrange(len(VALUE_KEYS))
@@ -159,7 +168,6 @@ def hammer(impl_name, directory, wid, seed, duration, result_path,
         result['elapsed'] = time.monotonic() - start
         # Sweep: every round key gets attempted by every worker at least
         # once, so each one has exactly one winner overall.
-        last_round = int(duration / ADD_ROUND_SECONDS)
         result['last_round'] = last_round
         for round_no in range(last_round + 1):
             added, ident = try_add(add_key(round_no), -1)
