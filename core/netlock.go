@@ -73,6 +73,31 @@ func (n *netLock) try() (bool, error) {
 
 var errNoLinks = errors.New("hard links not supported")
 
+// linkFile and createExcl are os.Link and an O_EXCL create; tests replace
+// them to produce what a network filesystem reports in a race.
+var (
+	linkFile   = os.Link
+	createExcl = func(path string, mode os.FileMode) (*os.File, error) {
+		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	}
+)
+
+// lostRace reports whether err, from creating the lock file, means that
+// another process created it first. SFTP version 3 (sshfs) has no status
+// for "already exists": a create or link that loses the race between the
+// kernel's lookup and the server's call comes back as EPERM. So EPERM
+// while the lock file exists is a lost race, not a permission problem.
+func (n *netLock) lostRace(err error) bool {
+	if errors.Is(err, os.ErrExist) {
+		return true
+	}
+	if !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	_, serr := os.Lstat(n.path)
+	return serr == nil
+}
+
 func (n *netLock) tryLink() (bool, error) {
 	tmp := fmt.Sprintf("%s.%d-%s", n.path, os.Getpid(), processNonce)
 	if err := os.WriteFile(tmp, []byte(n.owner), n.mode); err != nil {
@@ -80,11 +105,11 @@ func (n *netLock) tryLink() (bool, error) {
 		return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(err))
 	}
 	defer os.Remove(tmp)
-	err := os.Link(tmp, n.path)
+	err := linkFile(tmp, n.path)
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, os.ErrExist):
+	case n.lostRace(err):
 		return false, nil
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
 		return false, errNoLinks
@@ -93,7 +118,12 @@ func (n *netLock) tryLink() (bool, error) {
 }
 
 func (n *netLock) tryExcl() (bool, error) {
-	f, err := os.OpenFile(n.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, n.mode)
+	f, err := createExcl(n.path, n.mode)
+	if errors.Is(err, syscall.EPERM) && !n.lostRace(err) {
+		// Lost a race to a holder that has released since? Once more:
+		// a second EPERM with no lock file is a real refusal.
+		f, err = createExcl(n.path, n.mode)
+	}
 	if err == nil {
 		_, werr := f.WriteString(n.owner)
 		if cerr := f.Close(); werr == nil {
@@ -105,7 +135,7 @@ func (n *netLock) tryExcl() (bool, error) {
 		}
 		return true, nil
 	}
-	if !errors.Is(err, os.ErrExist) {
+	if !n.lostRace(err) {
 		return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(err))
 	}
 	return false, nil

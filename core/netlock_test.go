@@ -1,11 +1,13 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -181,5 +183,72 @@ func TestNetworkMode_ConcurrentGoroutines(t *testing.T) {
 	}
 	if rep, err := a.Check(Call{}, false); err != nil || len(rep.Warnings) > 0 {
 		t.Fatalf("check: %v %v", rep.Warnings, err)
+	}
+}
+
+// TestNetLock_EPERMFromALostRace: sshfs reports a create or link that lost
+// the race to another process as EPERM. With the lock file there, that is
+// a held lock; with no lock file, EPERM twice is a real error.
+func TestNetLock_EPERMFromALostRace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, netLockName)
+	holder, n := newNetLock(path, 0o600), newNetLock(path, 0o600)
+	realLink, realCreate := linkFile, createExcl
+	t.Cleanup(func() { linkFile, createExcl = realLink, realCreate })
+	eperm := func(op string) error { return &os.PathError{Op: op, Path: path, Err: syscall.EPERM} }
+
+	// The race: the kernel's lookup found no lock file, then the holder
+	// created it, and the server refused ours with EPERM.
+	linkFile = func(oldname, newname string) error {
+		linkFile = realLink // for the holder, and after this call
+		if ok, err := holder.try(); !ok || err != nil {
+			t.Fatalf("holder: %v %v", ok, err)
+		}
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	if ok, err := n.try(); ok || err != nil {
+		t.Fatalf("a link that lost the race: got %v %v, want a held lock", ok, err)
+	}
+
+	// Without hard links: the O_EXCL create loses the same race.
+	if err := holder.release(); err != nil {
+		t.Fatal(err)
+	}
+	linkFile = func(oldname, newname string) error {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EOPNOTSUPP}
+	}
+	createExcl = func(p string, mode os.FileMode) (*os.File, error) {
+		if err := os.WriteFile(path, []byte(holder.owner), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return nil, eperm("open")
+	}
+	if ok, err := n.try(); ok || err != nil {
+		t.Fatalf("a create that lost the race: got %v %v, want a held lock", ok, err)
+	}
+	os.Remove(path)
+
+	// The holder released between the refusal and the check: the second
+	// create takes the lock.
+	calls := 0
+	createExcl = func(p string, mode os.FileMode) (*os.File, error) {
+		calls++
+		if calls == 1 {
+			return nil, eperm("open")
+		}
+		return realCreate(p, mode)
+	}
+	if ok, err := n.try(); !ok || err != nil {
+		t.Fatalf("retry after a released race: got %v %v", ok, err)
+	}
+	if err := n.release(); err != nil {
+		t.Fatal(err)
+	}
+
+	// EPERM with no lock file, twice: a real refusal, reported.
+	createExcl = func(p string, mode os.FileMode) (*os.File, error) { return nil, eperm("open") }
+	ok, err := n.try()
+	if ok || !errors.Is(err, ErrPermission) {
+		t.Fatalf("a real EPERM: got %v %v, want ErrPermission", ok, err)
 	}
 }
