@@ -91,7 +91,7 @@ cmd_test() {
 
     step "pytest -q python/tests $*"
     local rc=0
-    PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m pytest -q python/tests "$@" || rc=$?
+    PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m pytest -q --durations=15 python/tests "$@" || rc=$?
     if [[ $rc -eq 5 ]]; then
         die "pytest collected no tests (exit 5): treating that as a failure"
     elif [[ $rc -ne 0 ]]; then
@@ -136,7 +136,7 @@ test_sshfs() {
     # costs ~3 ms), run in network mode on a local disk.
     step "pytest in network mode on a local disk: the layers run.sh leaves out on sshfs"
     DISKCACHE_GO_NETWORK_MODE=network PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" \
-        "$PYTHON" -m pytest -q "${NETWORK_MODE_LOCAL_TESTS[@]/#/python/tests/}" ||
+        "$PYTHON" -m pytest -q --durations=10 "${NETWORK_MODE_LOCAL_TESTS[@]/#/python/tests/}" ||
         die "pytest in network mode failed"
     if [[ ! -e /dev/fuse ]]; then
         step "skipped: pytest on sshfs needs FUSE, and /dev/fuse does not exist here"

@@ -104,7 +104,7 @@ main() {
     # NetworkFilesystemWarning is expected at every open here; test_network.py
     # checks it with pytest.warns, which sees warnings whatever the filter.
     rc=0
-    PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m pytest -q \
+    PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m pytest -q --durations=15 \
         --basetemp "$DISKCACHE_GO_TEST_NETFS_SUITE/pytest" \
         -W 'ignore::diskcache_go.core.NetworkFilesystemWarning' \
         "$@" || rc=$?
