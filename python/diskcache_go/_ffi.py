@@ -157,8 +157,15 @@ LIB = _Lib()
 # The C fast path of Cache.get (see _ffi_build.FAST_GET) becomes fast_get.
 if _C.dcg_fast_register(__name__.encode('ascii')) != 0:
     raise ImportError('diskcache_go could not install its fast path (see the error above)')
-# GEN[0] changes in a forked child; caches compare it to reopen.
-GEN = [0]
+# GEN[0] changes in a forked child; caches compare it to reopen. GEN[1] is
+# replaced whenever a cache's _fast changes: the C methods keep the last
+# instance's _fast while GEN[1] stays the same object (fast_changed).
+GEN = [0, object()]
+
+
+def fast_changed():
+    """Tell the C methods that some cache's ``_fast`` was reassigned."""
+    GEN[1] = object()
 _local = threading.local()
 _inherited_fds = []
 # A fresh copy per fork generation keeps its file (or memfd) open: the

@@ -952,11 +952,17 @@ class Cache:
         that is not the stock one). Called wherever those change."""
         handle = self._handle
         if handle is None or not getattr(self, '_memo_keys', False) or not hasattr(self, 'statistics'):
-            self._fast = None
+            self._drop_fast()
         else:
             self._fast = (handle, self._gen, 1 if self.statistics else 0,
                           self._timeout_seconds(False), int(self._disk.min_file_size),
                           bool(self._fast_get))
+            _ffi.fast_changed()
+
+    def _drop_fast(self):
+        """Send every call of the C methods to the Python path."""
+        self._fast = None
+        _ffi.fast_changed()
 
     def _fail_out(self, status, data, what):
         """Raise for a failed engine call of the C methods (``data``: the
@@ -1022,7 +1028,7 @@ class Cache:
         """Drop a handle another thread closed (not a newer one it opened)."""
         if self._handle == handle:
             self._handle = None
-            self._fast = None
+            self._drop_fast()
 
     def _call(self, fn, *args):
         """Call ``fn(handle, *args)``, reopening if another thread closed it."""
@@ -1831,7 +1837,7 @@ class Cache:
         if self._txn_depth:
             return
         handle, self._handle = self._handle, None
-        self._fast = None
+        self._drop_fast()
         if handle is not None and self._gen == _ffi.GEN[0]:
             _ffi.lib().dcg_close(handle)
 

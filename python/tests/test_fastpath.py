@@ -158,6 +158,37 @@ def test_the_c_get_follows_the_handle_the_settings_and_the_clock(tmp_path):
         assert cache.get('k') == 'v'
 
 
+def test_the_c_methods_never_use_another_caches_remembered_state(tmp_path):
+    # The C methods remember the last instance's _fast; alternating caches,
+    # a closed one, a changed setting and a new cache made where a dropped
+    # one was must each still reach their own data.
+    import gc
+
+    a = diskcache_go.Cache(str(tmp_path / 'a'))
+    b = diskcache_go.Cache(str(tmp_path / 'b'))
+    a.set('k', 'a')
+    b.set('k', 'b')
+    for _ in range(3):
+        assert (a.get('k'), b.get('k'), a.get('k')) == ('a', 'b', 'a')
+    a.close()
+    assert a.get('k') == 'a'                    # reopened by the Python path
+    a.reset('statistics', True)
+    a.get('k')
+    assert a.stats() == (1, 0)                  # the new flags were read
+    b.close()
+    for n in range(20):
+        # Freed and made again: CPython often puts the new object where the
+        # old one was, which a remembered raw address would take for it.
+        c = diskcache_go.Cache(str(tmp_path / ('c%d' % n)))
+        assert c.get('k') is None
+        c.set('k', n)
+        assert c.get('k') == n
+        c.close()
+        del c
+        gc.collect()
+    a.close()
+
+
 def test_c_set_and_delete_under_policies_that_record_reads(tmp_path):
     """Under least-recently-used and least-frequently-used, set and delete
     take the C path and get the Python one (which records the read); a cull
