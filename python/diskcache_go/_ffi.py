@@ -166,6 +166,8 @@ GEN = [0, object()]
 def fast_changed():
     """Tell the C methods that some cache's ``_fast`` was reassigned."""
     GEN[1] = object()
+
+
 _local = threading.local()
 _inherited_fds = []
 # A fresh copy per fork generation keeps its file (or memfd) open: the
