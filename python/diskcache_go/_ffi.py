@@ -154,7 +154,9 @@ class _Lib:
 
 
 LIB = _Lib()
-# The C fast path of Cache.get (see _ffi_build.FAST_GET) becomes fast_get.
+# The C fast path of Cache.get (see _ffi_build.FAST_GET) becomes fast_get,
+# and the C reader of value files _read_file (read_file below).
+_read_file = None
 if _C.dcg_fast_register(__name__.encode('ascii')) != 0:
     raise ImportError('diskcache_go could not install its fast path (see the error above)')
 # GEN[0] changes in a forked child; caches compare it to reopen. GEN[1] is
@@ -209,6 +211,14 @@ def crc32(data, seed=0):
     if type(data) is not bytes:
         data = ffi.from_buffer(data)
     return lib().dcg_crc32(seed, data, len(data))
+
+
+def read_file(path):
+    """``(contents, crc32)`` of the file at ``path``, read and checksummed
+    piece by piece in C; ``(None, None)`` if it is not a regular file or
+    changed size while being read (read it with ``open`` then)."""
+    lib()  # a forked child's first call loads its own copy of the library
+    return _read_file(path)
 
 
 def _before_fork():

@@ -427,10 +427,14 @@ class Disk:
         name carries (files named otherwise, e.g. migrated ones, are read
         as they are)."""
         full_path = op.join(self._directory, filename)
-        with open(full_path, 'rb') as reader:
-            data = reader.read()
+        data, crc = _ffi.read_file(full_path)
+        if data is None:
+            # Not a regular file, or it changed size under the read.
+            with open(full_path, 'rb') as reader:
+                data = reader.read()
+            crc = _ffi.crc32(data)
         expected = _name_sum(filename)
-        if expected is not None and _ffi.crc32(data) != expected:
+        if expected is not None and crc != expected:
             raise CorruptionError(
                 'value file %s is damaged (its checksum does not match); '
                 'check(fix=True) removes the entry' % full_path

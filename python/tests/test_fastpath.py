@@ -2,6 +2,8 @@
 paths give (the differential suites compare them with python-diskcache;
 these pin the cases a shortcut could get wrong)."""
 
+import pathlib
+
 import diskcache
 import pytest
 
@@ -322,3 +324,48 @@ def test_set_and_delete_arguments_every_way_they_can_be_passed(pair):
         actual = pair[1].get(key, expire_time=True, tag=True)
         assert actual[0] == expected[0] and actual[2] == expected[2], key
         assert (actual[1] is None) == (expected[1] is None), key
+
+
+@pytest.mark.parametrize('size', [0, 1, (256 << 10) - 1, 256 << 10, (256 << 10) + 1, (1 << 20) + 3])
+def test_value_files_are_read_and_checksummed_piece_by_piece(tmp_path, size):
+    import random
+    import zlib
+
+    from diskcache_go import _ffi
+
+    path = tmp_path / 'value'
+    data = random.Random(size).randbytes(size)
+    path.write_bytes(data)
+    assert _ffi.read_file(str(path)) == (data, zlib.crc32(data))
+    assert _ffi.read_file(path) == (data, zlib.crc32(data))  # a path object
+
+
+def test_value_file_reads_that_the_c_reader_leaves_to_open(tmp_path):
+    from diskcache_go import _ffi
+
+    with pytest.raises(FileNotFoundError) as raised:
+        _ffi.read_file(str(tmp_path / 'absent'))
+    assert raised.value.filename == str(tmp_path / 'absent')
+    # Not a regular file, and a file whose size is not what fstat says
+    # (procfs reports 0): the caller reads these with open().
+    assert _ffi.read_file(str(tmp_path)) == (None, None)
+    assert _ffi.read_file('/proc/self/status') == (None, None)
+    cache = diskcache_go.Cache(str(tmp_path / 'cache'))
+    # An unsummed name is read as it is (absolute: join keeps it).
+    assert cache.disk._read_checked('/proc/self/status').startswith(b'Name:')
+    cache.close()
+
+
+def test_a_shortened_or_lengthened_value_file_is_refused(tmp_path):
+    cache = diskcache_go.Cache(str(tmp_path / 'cache'))
+    value = bytes(range(256)) * 4096  # 1 MiB: a file of its own
+    cache.set('short', value)
+    cache.set('long', value)
+    for key, change in (('short', lambda d: d[:-1]), ('long', lambda d: d + b'x')):
+        with cache.get(key, read=True) as reader:
+            path = pathlib.Path(reader.name)
+        path.write_bytes(change(path.read_bytes()))
+        with pytest.raises(diskcache_go.core.CorruptionError):
+            cache.get(key)
+    assert cache.get('other', 'missing') == 'missing'
+    cache.close()
