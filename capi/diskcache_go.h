@@ -48,7 +48,7 @@
 extern "C" {
 #endif
 
-#define DCG_ABI_VERSION 4
+#define DCG_ABI_VERSION 5
 
 enum {
     DCG_OK = 0,
@@ -138,7 +138,9 @@ int dcg_limits(uint64_t handle, int64_t size_limit, int64_t cull_limit, int poli
  * Reads key (kind, key[0:klen]) if it is unexpired at now. Takes no lock.
  * flags: 1 = count the lookup as a hit or miss; 2 = never wait: give
  * DCG_WOULDBLOCK where the read would wait (network mode, or a writer in
- * the middle of a commit), so a caller can release its own lock first.
+ * the middle of a commit), so a caller can release its own lock first;
+ * 4 = ignore now and read the wall clock if the entry found has an
+ * expire time.
  * [out] out: header and data as described above; DCG_NOTFOUND on a miss.
  */
 int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,

@@ -22,9 +22,10 @@ import (
 	"github.com/diskcache-go/diskcache-go/core"
 )
 
-// abiVersion changes whenever an export's signature or a buffer layout does;
-// the Python layer refuses a library with another version.
-const abiVersion = 4
+// abiVersion changes whenever an export's signature, a buffer layout or a
+// flag's meaning does; the Python layer refuses a library with another
+// version.
+const abiVersion = 5
 
 // Status codes, stable across versions.
 const (

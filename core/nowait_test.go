@@ -46,3 +46,36 @@ func TestGetNoWait(t *testing.T) {
 		}
 	}
 }
+
+// A Get with ClockNow ignores now and reads the wall clock, only for an
+// entry that has an expire time.
+func TestGetClockNow(t *testing.T) {
+	c, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	wall := wallNow()
+	for _, s := range []struct {
+		key       string
+		expire    float64
+		hasExpire bool
+	}{{"forever", 0, false}, {"past", wall - 60, true}, {"future", wall + 3600, true}} {
+		err := c.Set(Call{}, &SetArgs{Key: Text(s.key), Value: Blob([]byte(s.key)), Mode: ModeRaw,
+			Expire: s.expire, HasExpire: s.hasExpire, Now: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 4096)
+	for key, want := range map[string]bool{"forever": true, "past": false, "future": true} {
+		// now = 0 would keep "past" alive and now = 1e12 would expire
+		// "future": ClockNow must use neither.
+		for _, now := range []float64{0, 1e12} {
+			_, err := c.Get(Text(key), now, ClockNow, buf)
+			if found := err == nil; found != want || (err != nil && !errors.Is(err, ErrNotFound)) {
+				t.Errorf("Get(%q, now=%g, ClockNow): %v, want found=%v", key, now, err, want)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // ErrShortBuffer means the caller's buffer can not hold the item; Item.Need
@@ -42,7 +43,16 @@ const (
 	// A caller holding a lock of its own while it reads (Python's GIL) asks
 	// first without waiting and releases its lock only to ask again.
 	NoWait
+	// ClockNow ignores now and reads the wall clock (Unix seconds) only if
+	// the entry found has an expire time: most entries have none, and the
+	// caller's clock read was a twentieth of a get from Python (perf).
+	ClockNow
 )
+
+// wallNow is the current time as Unix seconds, as Python's time.time().
+func wallNow() float64 {
+	return float64(time.Now().UnixNano()) / 1e9
+}
 
 // live reports whether an entry is unexpired at now (expire_time > now).
 func live(e []byte, now float64) bool {
@@ -65,6 +75,9 @@ func (c *Cache) Get(key Typed, now float64, flags GetFlags, buf []byte) (Item, e
 			copy(ent[:], e)
 			if !entryOK(ent[:]) {
 				return errRetry
+			}
+			if flags&ClockNow != 0 && getU32(ent[:], eFlags)&flagExpire != 0 {
+				now = wallNow()
 			}
 			if !live(ent[:], now) {
 				return ErrNotFound

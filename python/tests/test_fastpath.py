@@ -2,6 +2,7 @@
 paths give (the differential suites compare them with python-diskcache;
 these pin the cases a shortcut could get wrong)."""
 
+import functools
 import pathlib
 
 import diskcache
@@ -87,18 +88,21 @@ def test_get_arguments_every_way_they_can_be_passed(pair):
         (('k', 1, 2, 3, 4, 5, 6), {}),
         (('missing', 1), {'default': 2}),
     ]
+    # cache.get as a bound value, and the descriptor called with the
+    # instance first (what `cache.get(k)` does): two C entry points.
+    ways = [pair[0].get, pair[1].get, functools.partial(type(pair[1]).__dict__['get'], pair[1])]
     for args, kwargs in calls:
         results = []
-        for cache in pair:
+        for get in ways:
             try:
-                value = cache.get(*args, **kwargs)
+                value = get(*args, **kwargs)
             except TypeError as error:
                 value = TypeError
                 assert 'get()' in str(error), error
             if isinstance(value, tuple) and len(value) > 1 and isinstance(value[1], float):
                 value = (value[0], 'expire-time') + value[2:]
             results.append(value)
-        assert results[1] == results[0], (args, kwargs)
+        assert results[1] == results[0] and results[2] == results[0], (args, kwargs, results)
 
 
 def test_get_on_the_class_and_as_a_value(tmp_path):
@@ -152,6 +156,14 @@ def test_the_c_get_follows_the_handle_the_settings_and_the_clock(tmp_path):
         with mock.patch('time.time', lambda: now + 20):
             assert cache.get('k') is None       # the patched clock is read
         assert cache.get('k') == 'v'
+        # With the real clock the engine reads it, only for an entry with
+        # an expire time: one that has passed is a miss.
+        cache.set('brief', 'v', expire=0.05)
+        cache.set('forever', 'v')
+        assert cache.get('brief') == 'v'
+        __import__('time').sleep(0.1)
+        assert cache.get('brief', 'gone') == 'gone'
+        assert cache.get('forever') == 'v'
         assert cache._fast is not None and cache._fast[5] is True
         cache.reset('eviction_policy', 'least-recently-used')
         # A policy that records reads turns the C get off (the Python get
@@ -268,7 +280,7 @@ def test_reads_in_network_mode_wait_without_holding_the_gil(tmp_path):
         assert cache.get('k') == 'new'
 
 
-def test_set_and_delete_arguments_every_way_they_can_be_passed(pair):
+def test_set_and_delete_arguments_every_way_they_can_be_passed(pair, tmp_path):
     """Cache.set and Cache.delete are C method descriptors too: whatever
     they do not handle themselves goes to the Python methods; the stored
     items and the results and errors equal python-diskcache's."""
@@ -306,14 +318,21 @@ def test_set_and_delete_arguments_every_way_they_can_be_passed(pair):
         ('delete', (), {}),
         ('delete', ('x',), {'bogus': 1}),
     ]
+    # The bound method (`g = cache.set; g(...)`) and the descriptor called
+    # with the instance first (what `cache.set(...)` does) are two C entry
+    # points; a third cache takes the second.
+    third = diskcache_go.Cache(str(tmp_path / 'third'))
     for name, args, kwargs in calls:
         results = []
-        for cache in pair:
+        for cache, call in ((pair[0], getattr(pair[0], name)), (pair[1], getattr(pair[1], name)),
+                            (third, functools.partial(type(third).__dict__[name], third))):
             try:
-                results.append(getattr(cache, name)(*(args() if callable(args) else args), **kwargs))
+                results.append(call(*(args() if callable(args) else args), **kwargs))
             except TypeError:
                 results.append(TypeError)
-        assert results[1] == results[0], (name, args, kwargs)
+        assert results[1] == results[0] and results[2] == results[0], (name, args, kwargs, results)
+    assert sorted(map(repr, third)) == sorted(map(repr, pair[0]))
+    third.close()
     for cache in pair:
         cache.set('i2', 5)
         assert cache.incr('i2') == 6          # an int stored by the C set
