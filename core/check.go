@@ -258,9 +258,9 @@ func (c *Cache) checkSegments(t *tx, fix bool, found map[uint32]uint64, warn fun
 }
 
 // summedName matches the value file names the Python package's Disk makes:
-// two levels of directories and a random name ending in the CRC-32 (IEEE)
-// of the contents.
-var summedName = regexp.MustCompile(`^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}-([0-9a-f]{8})\.val$`)
+// a directory and a random name ending in the CRC-32 (IEEE) of the
+// contents, or two directories as it named them before 2026-11-22.
+var summedName = regexp.MustCompile(`^[0-9a-f]{2}/(?:[0-9a-f]{30}|[0-9a-f]{2}/[0-9a-f]{28})-([0-9a-f]{8})\.val$`)
 
 // verifyFileSum checks a value file against the checksum in its name, if
 // its name carries one.

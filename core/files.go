@@ -6,17 +6,25 @@ import (
 	"strings"
 )
 
-// removeFile deletes a value file (a path relative to the cache directory)
-// and then its parent directories while they are empty, stopping at the
-// cache directory, as python-diskcache's Disk.remove does. Errors are
-// ignored for the same reason upstream ignores them: another process may
-// have removed the file first, and check() reports any leftovers.
+// removeFile deletes a value file (a path relative to the cache directory).
+// The Python package names them "ab/<name>.val": 256 directories that stay
+// when they empty, so that a set does not pay a mkdir and a delete an
+// rmdir (each 100-300 µs on this project's ext4, most of a 256 KiB set).
+// Deeper names (python-diskcache's "ab/cd/<name>.val", a Disk subclass's
+// own) have their parent directories removed while they are empty,
+// stopping at the cache directory, as python-diskcache's Disk.remove
+// does. Errors are ignored for the same reason upstream ignores them:
+// another process may have removed the file first, and check() reports
+// any leftovers.
 func (c *Cache) removeFile(name string) {
 	full, ok := c.valuePath(name)
 	if !ok {
 		return
 	}
 	if err := os.Remove(full); err != nil {
+		return
+	}
+	if !strings.ContainsRune(filepath.Dir(filepath.Clean(name)), filepath.Separator) {
 		return
 	}
 	for dir := filepath.Dir(full); dir != c.dir && strings.HasPrefix(dir, c.dir); dir = filepath.Dir(dir) {

@@ -463,23 +463,26 @@ class Disk:
                 return pickle.load(io.BytesIO(self._unseal(value)))
 
     def filename(self, key=UNKNOWN, value=UNKNOWN):
-        """Return a new ``(relative, full)`` path for a value file."""
+        """Return a new ``(relative, full)`` path for a value file: a random
+        name in one of 256 directories, ``ab/<30 hex>.val``."""
         hex_name = os.urandom(16).hex()
-        sub_dir = op.join(hex_name[:2], hex_name[2:4])
-        name = hex_name[4:] + '.val'
-        filename = op.join(sub_dir, name)
+        filename = op.join(hex_name[:2], hex_name[2:] + '.val')
         full_path = op.join(self._directory, filename)
         return filename, full_path
 
     def remove(self, file_path):
-        """Remove a value file and its empty parent directories."""
+        """Remove a value file, and its parent directories while they are
+        empty if it is more than one directory deep (python-diskcache's
+        ``ab/cd/`` names; the 256 directories of this package's names stay,
+        as the engine leaves them)."""
         full_path = op.join(self._directory, file_path)
         full_dir, _ = op.split(full_path)
         # Suppress OSError: another process may have removed it first.
         with cl.suppress(OSError):
             os.remove(full_path)
-        with cl.suppress(OSError):
-            os.removedirs(full_dir)
+        if op.dirname(op.dirname(op.normpath(file_path))):
+            with cl.suppress(OSError):
+                os.removedirs(full_dir)
 
 
 class JSONDisk(Disk):
@@ -694,8 +697,11 @@ def _merge_settings(persisted, settings):
     return sets
 
 
-# Value files the stock Disk names: "ab/cd/<28 hex>-<crc32 as 8 hex>.val".
-_SUMMED_NAME = re.compile(r'[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}-([0-9a-f]{8})\.val\Z')
+# Value files the stock Disk names: "ab/<30 hex>-<crc32 as 8 hex>.val", or
+# "ab/cd/<28 hex>-<crc32>.val" as it named them before 2026-11-22.
+_SUMMED_NAME = re.compile(r'[0-9a-f]{2}/(?:[0-9a-f]{30}|[0-9a-f]{2}/[0-9a-f]{28})-([0-9a-f]{8})\.val\Z')
+# The directories of those names: check() does not count them as litter.
+_VALUE_DIR = re.compile(r'[0-9a-f]{2}\Z')
 
 
 def _summed_name(filename, full_path, crc):
@@ -1712,11 +1718,15 @@ class Cache:
                         warnings.warn('unknown file: %s' % full_path, UnknownFileWarning)
                         if fix:
                             os.remove(full_path)
+                # The stock Disk's 256 directories stay when they empty.
+                stock = getattr(type(self._disk), 'filename', None) is Disk.filename
                 for dirpath, dirs, files in os.walk(self._directory):
-                    if not (dirs or files):
-                        warnings.warn('empty directory: %s' % dirpath, EmptyDirWarning)
-                        if fix:
-                            os.rmdir(dirpath)
+                    if dirs or files or (stock and op.dirname(dirpath) == self._directory
+                                         and _VALUE_DIR.match(op.basename(dirpath))):
+                        continue
+                    warnings.warn('empty directory: %s' % dirpath, EmptyDirWarning)
+                    if fix:
+                        os.rmdir(dirpath)
             return warns
 
     def _engine_check(self, fix, retry):

@@ -70,7 +70,7 @@ def files_of(directory):
         'index': [op.join(directory, 'cache.dcg')],
         'journal': [op.join(directory, 'cache.dcg-journal')],
         'segment': sorted(glob.glob(op.join(directory, 'cache.dcg-*.seg'))),
-        'value': sorted(glob.glob(op.join(directory, '*', '*', '*.val'))),
+        'value': sorted(glob.glob(op.join(directory, '**', '*.val'), recursive=True)),
         'settings': [op.join(directory, 'cache.dcg-settings')],
     }
     for kind, paths in kinds.items():
@@ -194,7 +194,7 @@ def test_damaged_header_is_replaced_in_place(pristine, tmp_path):
     cache.check(fix=True)
     cache.check(fix=True)
     assert cache.check() == []
-    assert not glob.glob(op.join(work, '*', '*', '*.val'))
+    assert not glob.glob(op.join(work, '**', '*.val'), recursive=True)
     cache.set('after', b'works')
     assert other.get('after') == b'works'
     other.close()

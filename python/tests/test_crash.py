@@ -348,5 +348,9 @@ def test_crash_sigkill_recovery(mod, procs, tmp_path):
         'every reader set timed out: %r' % (res,))
     # The kills hit while operations were in progress, not just between
     # runs: enough acknowledged writes happened and some were in flight.
+    # The share in flight is the share of the writer's time inside cache
+    # calls (its logging is the rest): about a half when large sets took
+    # 1.5 ms, a third since they take 0.5 ms (2026-11-22), so the bound
+    # asks for a fifth.
     assert stats['acks'] >= 5 * KILLS, stats
-    assert stats['pending'] >= KILLS // 2, stats
+    assert stats['pending'] >= KILLS // 5, stats
