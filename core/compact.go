@@ -31,7 +31,7 @@ func (c *Cache) compactStep(t *tx, budget int64) error {
 	length := int64(getU32(x.m, so+4) &^ segStuck)
 	off := int64(x.u64(offCompOff))
 	for budget > 0 && off < length {
-		n, err := c.moveRecord(t, id, off)
+		n, err := c.moveRecord(t, id, off, length)
 		if err != nil {
 			return err
 		}
@@ -90,42 +90,36 @@ func (c *Cache) pickVictimSegment(t *tx) (uint32, error) {
 	return best, t.setU32(offCompSlot, best)
 }
 
-// moveRecord looks at the record at off in segment id and, if an entry
-// owns it, copies it to the active segment. It returns the record's length
-// (0 or less when the record is damaged).
-func (c *Cache) moveRecord(t *tx, id uint32, off int64) (int64, error) {
-	var rec []byte
-	var key Typed
-	err := func() error {
-		t.segs.mu.RLock()
-		defer t.segs.mu.RUnlock()
-		v, err := t.segs.view(id)
-		if err != nil {
-			return err
-		}
-		if off+recHdr > int64(len(v.m)) {
-			return nil
-		}
-		n := int64(getU32(v.m, off+8))
-		if n < recHdr || n%8 != 0 || off+n > int64(len(v.m)) {
-			return nil
-		}
-		r := record(v.m[off : off+n])
-		if getU64(r, 0) != xxhash.Sum64(r[8:]) {
-			return nil
-		}
-		rec = append([]byte(nil), r...)
-		key = Typed{Kind: r.keyKind(), Bytes: rec[recHdr : recHdr+len(r.key())]}
-		return nil
-	}()
-	if err != nil || rec == nil {
+// moveRecord looks at the record at off in segment id (whose records end
+// at length) and, if an entry owns it, copies it to the active segment. It
+// returns the record's length (0 or less when the record is damaged).
+//
+// Most records a compaction walks are dead (overwritten or deleted), so
+// only the header and the key are read to find the owner; a dead record is
+// skipped without reading, hashing or copying its value (which made a
+// 16 KiB overwrite pay for 36 KiB of hashing). Only the record an entry
+// points at is read whole and verified. A damaged length in a dead record
+// can only make the walk skip live records, whose bytes then keep the
+// segment's live count above zero, so compactStep never deletes it.
+func (c *Cache) moveRecord(t *tx, id uint32, off, length int64) (int64, error) {
+	var hdr [recHdr]byte
+	if ok, err := t.segs.readInto(id, off, hdr[:]); err != nil || !ok {
+		return 0, err
+	}
+	r := record(hdr[:])
+	n := int64(getU32(r, 8))
+	kl, vl, tl, fl := r.lens()
+	if n < recHdr || n%8 != 0 || off+n > length || recHdr+int64(kl)+int64(vl)+int64(tl)+int64(fl) > n {
+		return 0, nil
+	}
+	key := Typed{Kind: r.keyKind(), Bytes: make([]byte, kl)}
+	if ok, err := t.segs.readInto(id, off+recHdr, key.Bytes); err != nil || !ok {
 		return 0, err
 	}
 	owner, _, err := c.lookup(key, hashTyped(key))
 	if err != nil {
 		return 0, err
 	}
-	n := int64(len(rec))
 	if owner == nilID {
 		return n, nil
 	}
@@ -135,6 +129,13 @@ func (c *Cache) moveRecord(t *tx, id uint32, off int64) (int64, error) {
 	}
 	if getU32(e, eSegID) != id || int64(getU32(e, eRecOff)) != off {
 		return n, nil // an older version of the key: dead
+	}
+	rec := make([]byte, n)
+	if ok, err := t.segs.readInto(id, off, rec); err != nil || !ok {
+		return 0, err
+	}
+	if getU64(rec, 0) != xxhash.Sum64(rec[8:]) {
+		return 0, nil
 	}
 	oldSlot := getU32(e, eSegSlot)
 	seg, slot, newOff, err := t.appendRecord(rec)

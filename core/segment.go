@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -198,6 +199,33 @@ func (s *segments) withRecord(e []byte, fn func(r record) error) (err error) {
 		return err
 	}
 	return fn(r)
+}
+
+// readInto copies len(buf) bytes at off of segment id into buf, from the
+// mapping or, in network mode, with pread. false when they are not all
+// there (a torn or damaged length).
+func (s *segments) readInto(id uint32, off int64, buf []byte) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, err := s.view(id)
+	if err != nil {
+		return false, err
+	}
+	if v.f != nil {
+		n, err := v.f.ReadAt(buf, off)
+		if n == len(buf) {
+			return true, nil
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		return false, fmt.Errorf("read segment: %w", err)
+	}
+	if off < 0 || off+int64(len(buf)) > int64(len(v.m)) {
+		return false, nil
+	}
+	copy(buf, v.m[off:])
+	return true, nil
 }
 
 // record returns a copy of the record e points at (writer side and key
