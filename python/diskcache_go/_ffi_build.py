@@ -192,19 +192,22 @@ static PyObject *fast_lookup(unsigned long long h, PyObject *key, long given, do
         case 010: /* MODE_RAW, NULL */
             Py_RETURN_NONE;
         case 044: { /* MODE_PICKLE, BLOB: copied first, unpickling may read again */
-            PyObject *b = PyBytes_FromStringAndSize(v, n), *fn = loads, *args;
+            PyObject *b = PyBytes_FromStringAndSize(v, n), *fn = loads;
             if (b == NULL)
                 return NULL;
-            if (fn == NULL && (fn = PyObject_GetAttr(pickle_mod, s_loads)) == NULL) {
+            /* pickle.loads from the module's dict (a patched one is
+               followed), held while it runs. */
+            if (fn == NULL && (fn = PyDict_GetItemWithError(PyModule_GetDict(pickle_mod), s_loads)) == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_AttributeError, "module 'pickle' has no attribute 'loads'");
                 Py_DECREF(b);
                 return NULL;
             }
-            if ((args = PyTuple_Pack(1, b)) != NULL) {
-                res = PyObject_Call(fn, args, NULL);
-                Py_DECREF(args);
-            }
-            if (loads == NULL)
-                Py_DECREF(fn);
+            Py_INCREF(fn);
+            /* No argument tuple: CPython passes these arguments on the
+               stack to a vectorcall callable such as pickle.loads. */
+            res = PyObject_CallFunctionObjArgs(fn, b, NULL);
+            Py_DECREF(fn);
             Py_DECREF(b);
             return res;
         }
