@@ -237,8 +237,8 @@ static PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
                        PyTuple_GetItem(args, 5), NULL);
 }
 
-/* The method descriptors: Cache.get, Cache.set and Cache.delete. */
-enum { OP_GET_M = 0, OP_SET_M = 1, OP_DELETE_M = 2 };
+/* The method descriptors: Cache.get, Cache.set, Cache.delete and Cache.incr. */
+enum { OP_GET_M = 0, OP_SET_M = 1, OP_DELETE_M = 2, OP_INCR_M = 3, OP_COUNT_M = 4 };
 
 /* Vectorcall (PEP 590), stable since 3.8 but in the limited API only
    from 3.12: declared here as CPython defines it. The call
@@ -271,12 +271,13 @@ typedef struct {
 static PyObject *s_fast, *s_time, *s_key_method;
 /* Parameter names after self, per operation (the Python signatures). */
 #define MAX_PARAMS 6
-static const char *param_text[3][MAX_PARAMS] = {
+static const char *param_text[OP_COUNT_M][MAX_PARAMS] = {
     {"key", "default", "read", "expire_time", "tag", "retry"},
     {"key", "value", "expire", "read", "tag", "retry"},
-    {"key", "retry", NULL, NULL, NULL, NULL}};
-static const int param_count[3] = {6, 6, 2};
-static PyObject *param_name[3][MAX_PARAMS];
+    {"key", "retry", NULL, NULL, NULL, NULL},
+    {"key", "delta", "default", "retry", NULL, NULL}};
+static const int param_count[OP_COUNT_M] = {6, 6, 2, 4};
+static PyObject *param_name[OP_COUNT_M][MAX_PARAMS];
 
 /* Calls m->func(obj, *args[skip:], **kw): the general path. */
 static PyObject *fast_fallback(FastMethod *m, PyObject *obj, PyObject *args, Py_ssize_t skip, PyObject *kw) {
@@ -528,8 +529,8 @@ static void put_f64(unsigned char *p, double d) {
    -1 with an error set. */
 static int fast_write(unsigned long long h, int op, double timeout, double now, double expire, int flags,
                       int kkind, const char *kb, Py_ssize_t kl, int vkind, const char *vb, Py_ssize_t vl,
-                      unsigned char *out) {
-    size_t len = 64 + (size_t)kl + (size_t)vl;
+                      int mode, int tkind, const char *tb, Py_ssize_t tl, unsigned char *out) {
+    size_t len = 64 + (size_t)kl + (size_t)vl + (size_t)tl;
     unsigned char *req = PyMem_Malloc(len);
     int status;
     if (req == NULL) {
@@ -544,15 +545,17 @@ static int fast_write(unsigned long long h, int op, double timeout, double now, 
     put_le32(req + 40, (uint32_t)flags);
     req[44] = (unsigned char)kkind;
     req[45] = (unsigned char)vkind;
-    req[46] = 1;                           /* MODE_RAW */
-    req[47] = 0;                           /* no tag */
+    req[46] = (unsigned char)mode;
+    req[47] = (unsigned char)tkind;
     put_le32(req + 48, (uint32_t)kl);
     put_le32(req + 52, (uint32_t)vl);
-    put_le32(req + 56, 0);
-    put_le32(req + 60, 0);
+    put_le32(req + 56, (uint32_t)tl);
+    put_le32(req + 60, 0);                 /* no file */
     memcpy(req + 64, kb, (size_t)kl);
     if (vl)
         memcpy(req + 64 + kl, vb, (size_t)vl);
+    if (tl)
+        memcpy(req + 64 + kl + vl, tb, (size_t)tl);
     Py_BEGIN_ALLOW_THREADS
     status = p_dcg_write(h, op, (char *)req, (int64_t)len, (char *)out, DCG_FAST_BUF);
     Py_END_ALLOW_THREADS
@@ -580,14 +583,20 @@ static PyObject *fast_fail(FastMethod *m, PyObject *obj, int status, const unsig
 #define DCG_ST_OK 0
 #define DCG_ST_NOTFOUND 1
 #define DCG_ST_CLOSED 4
+#define DCG_ST_NOTNUMERIC 9
+#define DCG_ST_OVERFLOW 10
 #define DCG_OP_SET 1
 #define DCG_OP_DELETE 3
+#define DCG_OP_INCR 6
 #define DCG_RQ_EXPIRE 1
+#define DCG_RQ_TAG 2
+#define DCG_RQ_DEFAULT 4
 
 static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, unsigned long long h,
                                     double timeout, Py_ssize_t limit, int kkind, const char *kb, Py_ssize_t kl);
 
-/* set and delete; NotImplemented (new reference) for the Python path. */
+/* set, delete and incr; NotImplemented (new reference) for the Python
+   path. */
 static PyObject *fast_write_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
     unsigned long long h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(state, 0));
     double timeout = PyFloat_AsDouble(PyTuple_GetItem(state, 3));
@@ -625,10 +634,11 @@ static PyObject *fast_write_op(FastMethod *m, PyObject *obj, PyObject **p, PyObj
 /* fast_write_op once the key is encoded (kb stays valid meanwhile). */
 static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, unsigned long long h,
                                     double timeout, Py_ssize_t limit, int kkind, const char *kb, Py_ssize_t kl) {
-    PyObject *retry = m->op == OP_SET_M ? p[5] : p[1];
-    const char *vb = NULL;
-    long long vnum;
-    int vkind = 0, flags = 0, status;
+    PyObject *retry = m->op == OP_SET_M ? p[5] : m->op == OP_INCR_M ? p[3] : p[1];
+    const char *vb = NULL, *tb = NULL;
+    long long vnum, tnum = 0;
+    int vkind = 0, flags = 0, status, mode = 1 /* MODE_RAW */, tkind = 0, op;
+    Py_ssize_t tl = 0;
     double now, expire = 0.0;
     Py_ssize_t vl = 0;
     unsigned char *out;
@@ -658,6 +668,40 @@ static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, 
             expire = now + d;
             flags = DCG_RQ_EXPIRE;
         }
+    } else if (m->op == OP_INCR_M) {
+        /* The common incr: an int delta and an int default (or none
+           given: 0), both fitting int64, as Cache.incr sends them. The
+           rest (bool, float, None default, overflow) is the Python
+           method's. */
+        PyObject *d = p[1], *dflt = p[2];
+        int overflow;
+        if (fast_now(m, &now, 0) < 0)
+            return NULL;
+        vnum = 1;
+        if (d != NULL) {
+            if (Py_TYPE(d) != &PyLong_Type)
+                Py_RETURN_NOTIMPLEMENTED;
+            vnum = PyLong_AsLongLongAndOverflow(d, &overflow);
+            if (overflow || (vnum == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                Py_RETURN_NOTIMPLEMENTED;
+            }
+        }
+        if (dflt != NULL) {
+            if (Py_TYPE(dflt) != &PyLong_Type)
+                Py_RETURN_NOTIMPLEMENTED;
+            tnum = PyLong_AsLongLongAndOverflow(dflt, &overflow);
+            if (overflow || (tnum == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                Py_RETURN_NOTIMPLEMENTED;
+            }
+        }
+        vkind = tkind = 1; /* K_INT, little-endian int64 */
+        vb = (const char *)&vnum;
+        tb = (const char *)&tnum;
+        vl = tl = 8;
+        mode = 0;
+        flags = DCG_RQ_DEFAULT | DCG_RQ_TAG; /* the default goes in the tag slot */
     } else if (fast_now(m, &now, 0) < 0) {
         return NULL;
     }
@@ -670,17 +714,37 @@ static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, 
     }
     if ((out = fast_buffer()) == NULL)
         return PyErr_NoMemory();
-    status = fast_write(h, m->op == OP_SET_M ? DCG_OP_SET : DCG_OP_DELETE, timeout, now, expire, flags,
-                        kkind, kb, kl, vkind, vb, vl, out);
+    op = m->op == OP_SET_M ? DCG_OP_SET : m->op == OP_INCR_M ? DCG_OP_INCR : DCG_OP_DELETE;
+    status = fast_write(h, op, timeout, now, expire, flags, kkind, kb, kl, vkind, vb, vl, mode, tkind, tb, tl, out);
     if (status < 0)
         return NULL;
+    if (status == DCG_ST_OK && m->op == OP_INCR_M) {
+        /* The new value: its kind in the header's first byte, its 8
+           bytes after the header. */
+        unsigned char *v = out + 64;
+        if ((out[0] & 0xFF) == 1) {
+            long long i;
+            memcpy(&i, v, 8);
+            return PyLong_FromLongLong(i);
+        }
+        if ((out[0] & 0xFF) == 2) {
+            double f;
+            memcpy(&f, v, 8);
+            return PyFloat_FromDouble(f);
+        }
+        Py_RETURN_NOTIMPLEMENTED;
+    }
     if (status == DCG_ST_OK)
         Py_RETURN_TRUE;
     if (status == DCG_ST_NOTFOUND && m->op == OP_DELETE_M)
         Py_RETURN_FALSE;
-    if (status == DCG_ST_CLOSED)  /* another thread closed the handle: reopen */
+    /* CLOSED: another thread closed the handle, the Python method reopens
+       it. For incr, a stored value that is not a number or a sum out of
+       int64: nothing was written, and the Python method raises or takes
+       its slow path. */
+    if (status == DCG_ST_CLOSED || (m->op == OP_INCR_M && (status == DCG_ST_NOTNUMERIC || status == DCG_ST_OVERFLOW)))
         Py_RETURN_NOTIMPLEMENTED;
-    return fast_fail(m, obj, status, out, m->op == OP_SET_M ? "set" : "delete");
+    return fast_fail(m, obj, status, out, m->op == OP_SET_M ? "set" : m->op == OP_INCR_M ? "incr" : "delete");
 }
 
 /* Cache.<op>(obj, ...) with its parameters bound in p: the result, or
@@ -787,7 +851,7 @@ static PyObject *fast_bound_vcall(PyObject *pair, PyObject *const *args, Py_ssiz
 }
 
 /* cache.get (and set, delete) as a value: a builtin bound to the pair. */
-static PyMethodDef fast_bound_defs[3] = {
+static PyMethodDef fast_bound_defs[OP_COUNT_M] = {
     {"get", (PyCFunction)(void (*)(void))fast_bound_vcall, DCG_METH_FASTCALL | METH_KEYWORDS,
      "get($self, /, key, default=None, read=False, expire_time=False, tag=False, retry=False)\n--\n\n"
      "Return the value of key, or default if missing or expired."},
@@ -796,7 +860,10 @@ static PyMethodDef fast_bound_defs[3] = {
      "Set key to value; returns True."},
     {"delete", (PyCFunction)(void (*)(void))fast_bound_vcall, DCG_METH_FASTCALL | METH_KEYWORDS,
      "delete($self, /, key, retry=False)\n--\n\n"
-     "Delete key; returns whether a live item was removed."}};
+     "Delete key; returns whether a live item was removed."},
+    {"incr", (PyCFunction)(void (*)(void))fast_bound_vcall, DCG_METH_FASTCALL | METH_KEYWORDS,
+     "incr($self, /, key, delta=1, default=0, retry=False)\n--\n\n"
+     "Atomically add delta to the value of key; returns the result."}};
 
 static PyObject *fast_method_descr_get(PyObject *self, PyObject *obj, PyObject *type) {
     FastMethod *m = (FastMethod *)self;
@@ -868,7 +935,7 @@ static PyType_Spec fast_method_spec = {
 static PyObject *fast_method_type;
 
 /* fast_method(op, func, general, gen, time, pickle) -> the descriptor; op
-   is "get", "set" or "delete". */
+   is "get", "set", "delete" or "incr". */
 static PyObject *dcg_fast_method(PyObject *self, PyObject *args) {
     FastMethod *m;
     const char *op;
@@ -881,9 +948,9 @@ static PyObject *dcg_fast_method(PyObject *self, PyObject *args) {
     if ((op = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(args, 0), NULL)) == NULL)
         return NULL;
     code = strcmp(op, "get") == 0 ? OP_GET_M : strcmp(op, "set") == 0 ? OP_SET_M
-         : strcmp(op, "delete") == 0 ? OP_DELETE_M : -1;
+         : strcmp(op, "delete") == 0 ? OP_DELETE_M : strcmp(op, "incr") == 0 ? OP_INCR_M : -1;
     if (code < 0 || !PyList_Check(PyTuple_GetItem(args, 3))) {
-        PyErr_SetString(PyExc_ValueError, "fast_method: op must be get, set or delete, gen a list");
+        PyErr_SetString(PyExc_ValueError, "fast_method: op must be get, set, delete or incr, gen a list");
         return NULL;
     }
     m = PyObject_New(FastMethod, (PyTypeObject *)fast_method_type);
@@ -1007,7 +1074,7 @@ static int fast_intern(void) {
         || (s_key_method = PyUnicode_InternFromString("_key")) == NULL
         || (s_loads = PyUnicode_InternFromString("loads")) == NULL)
         return 0;
-    for (op = 0; op < 3; op++)
+    for (op = 0; op < OP_COUNT_M; op++)
         for (i = 0; i < param_count[op]; i++)
             if ((param_name[op][i] = PyUnicode_InternFromString(param_text[op][i])) == NULL)
                 return 0;

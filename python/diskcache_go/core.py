@@ -955,7 +955,7 @@ class Cache:
         return self._handle
 
     def _sync_fast(self):
-        """Put what the C methods (``get``, ``set``, ``delete``) read in one
+        """Put what the C methods (``get``, ``set``, ``delete``, ``incr``) read in one
         attribute: the handle, its fork generation, the get flags, the lock
         timeout, the largest inline value and whether get may skip the
         Disk, or None when every call must take the Python path (a Disk
@@ -1962,7 +1962,7 @@ class Cache:
             self._fail(status, None, 'limits')
 
 
-# The common cases of get, set and delete in one C call each
+# The common cases of get, set, delete and incr in one C call each
 # (_ffi_build.FAST_GET): the method descriptors read the instance's handle
 # and settings themselves and call the Python methods above for anything
 # else; those stay what Cache.get etc. are when looked up on the class
@@ -1970,3 +1970,4 @@ class Cache:
 Cache.get = _ffi.fast_method('get', Cache.get, Cache._get_general, _GEN, time, pickle)
 Cache.set = _ffi.fast_method('set', Cache.set, Cache._fail_out, _GEN, time, pickle)
 Cache.delete = _ffi.fast_method('delete', Cache.delete, Cache._fail_out, _GEN, time, pickle)
+Cache.incr = _ffi.fast_method('incr', Cache.incr, Cache._fail_out, _GEN, time, pickle)

@@ -280,10 +280,10 @@ def test_reads_in_network_mode_wait_without_holding_the_gil(tmp_path):
         assert cache.get('k') == 'new'
 
 
-def test_set_and_delete_arguments_every_way_they_can_be_passed(pair, tmp_path):
-    """Cache.set and Cache.delete are C method descriptors too: whatever
-    they do not handle themselves goes to the Python methods; the stored
-    items and the results and errors equal python-diskcache's."""
+def test_set_delete_and_incr_arguments_every_way_they_can_be_passed(pair, tmp_path):
+    """Cache.set, Cache.delete and Cache.incr are C method descriptors too:
+    whatever they do not handle themselves goes to the Python methods; the
+    stored items and the results and errors equal python-diskcache's."""
     import io
 
     big = 'x' * (1 << 16)
@@ -317,6 +317,30 @@ def test_set_and_delete_arguments_every_way_they_can_be_passed(pair, tmp_path):
         ('delete', ('big', True, 'extra'), {}),
         ('delete', (), {}),
         ('delete', ('x',), {'bogus': 1}),
+        ('incr', ('c',), {}),
+        ('incr', ('c', 5), {}),
+        ('incr', ('c',), {'delta': -2, 'retry': True}),
+        ('incr', (), {'key': 'c', 'delta': 3}),
+        ('incr', ('d',), {'default': 10}),
+        ('incr', ('d', 1, 7), {}),
+        ('incr', ('c', True), {}),
+        ('incr', ('fl', 1.5), {}),
+        ('incr', ('fl',), {}),
+        ('incr', ('f', 1), {}),             # a float stored by set
+        ('incr', ('s',), {}),               # a str: TypeError
+        ('incr', ('bigb', 1), {}),          # bytes in a file: TypeError
+        ('incr', ('missing', 1, None), {}),  # KeyError
+        ('incr', ('big', 2 ** 62), {}),
+        ('incr', ('big', 2 ** 62), {}),     # OverflowError on a live value
+        ('incr', ('huge', 2 ** 63), {}),    # out of int64: stored pickled
+        ('incr', ('neg', -2 ** 63), {}),
+        ('incr', ('neg', -1), {}),
+        ('incr', (('tuple', 'count'),), {}),
+        ('incr', ((1, 2),), {'default': 3}),
+        ('incr', ('c',), {'bogus': 1}),
+        ('incr', ('c', 1, 0, False, 'extra'), {}),
+        ('incr', (), {}),
+        ('incr', ('c', 'x'), {}),
     ]
     # The bound method (`g = cache.set; g(...)`) and the descriptor called
     # with the instance first (what `cache.set(...)` does) are two C entry
@@ -328,8 +352,8 @@ def test_set_and_delete_arguments_every_way_they_can_be_passed(pair, tmp_path):
                             (third, functools.partial(type(third).__dict__[name], third))):
             try:
                 results.append(call(*(args() if callable(args) else args), **kwargs))
-            except TypeError:
-                results.append(TypeError)
+            except (TypeError, KeyError, OverflowError) as error:
+                results.append(type(error))
         assert results[1] == results[0] and results[2] == results[0], (name, args, kwargs, results)
     assert sorted(map(repr, third)) == sorted(map(repr, pair[0]))
     third.close()
