@@ -111,8 +111,9 @@ func hashTyped(t Typed) uint64 {
 		return mix(xxhash.Sum64(buf[:]))
 	}
 	// The kind byte and the key hashed as one string. Most keys fit on
-	// the stack, where one Sum64 call costs about half of a Digest's
-	// New, two Writes and Sum64; longer keys stream the same bytes.
+	// the stack and take one Sum64 call instead of a Digest's New, two
+	// Writes and Sum64 (40-52 ns against 48-60 ns in a throwaway
+	// benchmark, 2026-11-22); longer keys stream the same bytes.
 	var small [64]byte
 	if len(t.Bytes) < len(small) {
 		small[0] = byte(t.Kind)

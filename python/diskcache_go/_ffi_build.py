@@ -243,7 +243,7 @@ enum { OP_GET_M = 0, OP_SET_M = 1, OP_DELETE_M = 2, OP_INCR_M = 3, OP_COUNT_M = 
 /* Vectorcall (PEP 590), stable since 3.8 but in the limited API only
    from 3.12: declared here as CPython defines it. The call
    `cache.get(key)` then passes its arguments as an array; through tp_call
-   it built a tuple for them, about a twentieth of a get (perf). */
+   it built a tuple for them, 3-4% of a get (perf). */
 typedef PyObject *(*dcg_vectorcallfunc)(PyObject *, PyObject *const *, size_t, PyObject *);
 #define DCG_HAVE_VECTORCALL (1UL << 11)
 #define DCG_METH_FASTCALL 0x0080
@@ -279,54 +279,14 @@ static const char *param_text[OP_COUNT_M][MAX_PARAMS] = {
 static const int param_count[OP_COUNT_M] = {6, 6, 2, 4};
 static PyObject *param_name[OP_COUNT_M][MAX_PARAMS];
 
-/* Calls m->func(obj, *args[skip:], **kw): the general path. */
-static PyObject *fast_fallback(FastMethod *m, PyObject *obj, PyObject *args, Py_ssize_t skip, PyObject *kw) {
-    Py_ssize_t n = PyTuple_Size(args), i;
-    PyObject *all = PyTuple_New(n - skip + 1), *res;
-    if (all == NULL)
-        return NULL;
-    Py_INCREF(obj);
-    PyTuple_SetItem(all, 0, obj);
-    for (i = skip; i < n; i++) {
-        PyObject *a = PyTuple_GetItem(args, i);
-        Py_INCREF(a);
-        PyTuple_SetItem(all, i - skip + 1, a);
-    }
-    res = PyObject_Call(m->func, all, kw);
-    Py_DECREF(all);
-    return res;
-}
-
 static int name_is(PyObject *name, PyObject *s) {
     return name == s || (PyUnicode_Check(name) && PyUnicode_Compare(name, s) == 0);
 }
 
-/* Binds args[skip:] and kw to op's parameters: bound[i] is a borrowed
-   reference or NULL when not given. -1 for anything the Python function
-   must judge (too many, a duplicate, an unknown keyword). */
-static int bind_params(int op, PyObject *args, Py_ssize_t skip, PyObject *kw, PyObject **bound) {
-    Py_ssize_t n = PyTuple_Size(args) - skip, pos = 0;
-    PyObject *name, *value;
-    int i;
-    if (n > param_count[op])
-        return -1;
-    for (i = 0; i < MAX_PARAMS; i++)
-        bound[i] = i < n ? PyTuple_GetItem(args, skip + i) : NULL;
-    if (kw != NULL) {
-        while (PyDict_Next(kw, &pos, &name, &value)) {
-            for (i = 0; i < param_count[op]; i++)
-                if (name_is(name, param_name[op][i]))
-                    break;
-            if (i == param_count[op] || bound[i] != NULL)
-                return -1;
-            bound[i] = value;
-        }
-    }
-    return 0;
-}
-
-/* bind_params for a vectorcall: args[0:n] positional, then one value per
-   name in kwnames (a tuple, or NULL). */
+/* Binds args[0:n] (positional) and then one value per name in kwnames
+   (a tuple, or NULL) to op's parameters: bound[i] is a borrowed reference
+   or NULL when not given. -1 for anything the Python function must judge
+   (too many, a duplicate, an unknown keyword). */
 static int bind_vector(int op, PyObject *const *args, Py_ssize_t n, PyObject *kwnames, PyObject **bound) {
     Py_ssize_t k, nkw = kwnames == NULL ? 0 : PyTuple_Size(kwnames);
     int i;
@@ -772,26 +732,6 @@ static PyObject *fast_method_bound(FastMethod *m, PyObject *obj, PyObject **p) {
     return res;
 }
 
-/* Cache.<op>(obj, *args[skip:], **kw) */
-static PyObject *fast_method_run(FastMethod *m, PyObject *obj, PyObject *args, Py_ssize_t skip, PyObject *kw) {
-    PyObject *p[MAX_PARAMS], *res;
-    if (bind_params(m->op, args, skip, kw, p) < 0)
-        return fast_fallback(m, obj, args, skip, kw);
-    res = fast_method_bound(m, obj, p);
-    if (res == Py_NotImplemented) {
-        Py_DECREF(res);
-        return fast_fallback(m, obj, args, skip, kw);
-    }
-    return res;
-}
-
-static PyObject *fast_method_call(PyObject *self, PyObject *args, PyObject *kw) {
-    FastMethod *m = (FastMethod *)self;
-    if (PyTuple_Size(args) < 1)
-        return PyObject_Call(m->func, args, kw);
-    return fast_method_run(m, PyTuple_GetItem(args, 0), args, 1, kw);
-}
-
 /* Calls m->func(*head, *args[:n], **dict(zip(kwnames, args[n:]))), head
    being obj or nothing: the general path of the vector calls below. */
 static PyObject *vector_fallback(FastMethod *m, PyObject *obj, PyObject *const *args, Py_ssize_t n,
@@ -834,6 +774,30 @@ static PyObject *fast_method_vcall(PyObject *self, PyObject *const *args, size_t
         Py_DECREF(res);
     }
     return vector_fallback(m, NULL, args, n, kwnames);
+}
+
+/* tp_call, for a caller that does not use vectorcall (the __call__ slot
+   wrapper): the same call with the tuple's items and the dict's values in
+   one array. */
+static PyObject *fast_method_call(PyObject *self, PyObject *args, PyObject *kw) {
+    PyObject *stack[1 + 2 * MAX_PARAMS], *kwnames = NULL, *name, *value, *res;
+    Py_ssize_t n = PyTuple_Size(args), nkw = kw == NULL ? 0 : PyDict_Size(kw), i, pos = 0;
+    if (n + nkw > 1 + 2 * MAX_PARAMS)
+        return PyObject_Call(((FastMethod *)self)->func, args, kw);  /* it raises */
+    for (i = 0; i < n; i++)
+        stack[i] = PyTuple_GetItem(args, i);
+    if (nkw > 0) {
+        if ((kwnames = PyTuple_New(nkw)) == NULL)
+            return NULL;
+        for (i = 0; PyDict_Next(kw, &pos, &name, &value); i++) {
+            Py_INCREF(name);
+            PyTuple_SetItem(kwnames, i, name);
+            stack[n + i] = value;
+        }
+    }
+    res = fast_method_vcall(self, stack, (size_t)n, kwnames);
+    Py_XDECREF(kwnames);
+    return res;
 }
 
 /* The same for `g = cache.get; g(...)`: a builtin bound to the pair

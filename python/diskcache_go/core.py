@@ -955,11 +955,12 @@ class Cache:
         return self._handle
 
     def _sync_fast(self):
-        """Put what the C methods (``get``, ``set``, ``delete``, ``incr``) read in one
-        attribute: the handle, its fork generation, the get flags, the lock
-        timeout, the largest inline value and whether get may skip the
-        Disk, or None when every call must take the Python path (a Disk
-        that is not the stock one). Called wherever those change."""
+        """Put what the C methods (``get``, ``set``, ``delete``, ``incr``)
+        read in one attribute: the handle, its fork generation, the get
+        flags, the lock timeout, the largest inline value and whether get
+        may skip the Disk, or None when every call must take the Python
+        path (a Disk that is not the stock one). Called wherever those
+        change."""
         handle = self._handle
         if handle is None or not getattr(self, '_memo_keys', False) or not hasattr(self, 'statistics'):
             self._drop_fast()
