@@ -591,6 +591,24 @@ static PyObject *fast_write_op(FastMethod *m, PyObject *obj, PyObject **p, PyObj
     return res;
 }
 
+/* An incr argument: an exact int that fits int64 (dflt when not given).
+   0, or -1 (no error set) when the Python method must take it. */
+static int int64_arg(PyObject *v, long long dflt, long long *out) {
+    int overflow;
+    if (v == NULL) {
+        *out = dflt;
+        return 0;
+    }
+    if (Py_TYPE(v) != &PyLong_Type)
+        return -1;
+    *out = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (*out == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return -1;
+    }
+    return 0;
+}
+
 /* fast_write_op once the key is encoded (kb stays valid meanwhile). */
 static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, unsigned long long h,
                                     double timeout, Py_ssize_t limit, int kkind, const char *kb, Py_ssize_t kl) {
@@ -633,29 +651,10 @@ static PyObject *fast_write_encoded(FastMethod *m, PyObject *obj, PyObject **p, 
            given: 0), both fitting int64, as Cache.incr sends them. The
            rest (bool, float, None default, overflow) is the Python
            method's. */
-        PyObject *d = p[1], *dflt = p[2];
-        int overflow;
+        if (int64_arg(p[1], 1, &vnum) < 0 || int64_arg(p[2], 0, &tnum) < 0)
+            Py_RETURN_NOTIMPLEMENTED;
         if (fast_now(m, &now, 0) < 0)
             return NULL;
-        vnum = 1;
-        if (d != NULL) {
-            if (Py_TYPE(d) != &PyLong_Type)
-                Py_RETURN_NOTIMPLEMENTED;
-            vnum = PyLong_AsLongLongAndOverflow(d, &overflow);
-            if (overflow || (vnum == -1 && PyErr_Occurred())) {
-                PyErr_Clear();
-                Py_RETURN_NOTIMPLEMENTED;
-            }
-        }
-        if (dflt != NULL) {
-            if (Py_TYPE(dflt) != &PyLong_Type)
-                Py_RETURN_NOTIMPLEMENTED;
-            tnum = PyLong_AsLongLongAndOverflow(dflt, &overflow);
-            if (overflow || (tnum == -1 && PyErr_Occurred())) {
-                PyErr_Clear();
-                Py_RETURN_NOTIMPLEMENTED;
-            }
-        }
         vkind = tkind = 1; /* K_INT, little-endian int64 */
         vb = (const char *)&vnum;
         tb = (const char *)&tnum;
