@@ -957,8 +957,9 @@ class Cache:
     def _sync_fast(self):
         """Put what the C methods (``get``, ``set``, ``delete``, ``incr``)
         read in one attribute: the handle, its fork generation, the get
-        flags, the lock timeout, the largest inline value and whether get
-        may skip the Disk, or None when every call must take the Python
+        flags, the lock timeout, the largest inline value, whether get may
+        skip the Disk and the directory (which value file names are
+        relative to), or None when every call must take the Python
         path (a Disk that is not the stock one). Called wherever those
         change."""
         handle = self._handle
@@ -967,7 +968,7 @@ class Cache:
         else:
             self._fast = (handle, self._gen, 1 if self.statistics else 0,
                           self._timeout_seconds(False), int(self._disk.min_file_size),
-                          bool(self._fast_get))
+                          bool(self._fast_get), os.fsencode(self._directory))
             _ffi.fast_changed()
 
     def _drop_fast(self):

@@ -94,3 +94,58 @@ def _raises_corruption(cache, key):
     except CorruptionError:
         return True
     return False
+
+
+@pytest.fixture
+def fetches(monkeypatch):
+    """Counts Disk.fetch calls: the general get path reads value files
+    through it, the C get reads the plain ones itself."""
+    calls = []
+    original = diskcache_go.Disk.fetch
+
+    def counting(self, mode, filename, value, read):
+        calls.append(filename)
+        return original(self, mode, filename, value, read)
+    monkeypatch.setattr(diskcache_go.Disk, 'fetch', counting)
+    return calls
+
+
+def test_the_c_get_reads_plain_value_files_itself(tmp_path, fetches):
+    # A directory name that is not ASCII: the path is built from bytes.
+    directory = str(tmp_path / 'caché')
+    big_list = list(range(20000))   # pickles to more than 32 KiB
+    with diskcache_go.Cache(directory, statistics=True) as cache:
+        cache.set('b', BIG)
+        cache.set('p', big_list)
+        cache.set('t', 'é' * 40000)  # text files take the general path
+        assert len(value_files(directory)) == 3
+        assert cache.get('b') == BIG
+        assert cache.get('p') == big_list
+        assert fetches == []
+        assert cache.get('t') == 'é' * 40000
+        assert len(fetches) == 1
+        assert cache.stats() == (3, 0)  # each lookup counted once
+
+
+def test_the_c_get_leaves_unusual_value_files_to_the_general_path(tmp_path, fetches):
+    directory = str(tmp_path / 'cache')
+    with diskcache_go.Cache(directory, disk=OldNames) as cache:
+        cache.set('old', BIG)
+    with diskcache_go.Cache(directory) as cache:
+        cache.set('gone', BIG)
+        cache.set('bad', BIG + b'!')
+        names = {key: cache.get(key, read=True) for key in ('gone', 'bad')}
+        for reader in names.values():
+            reader.close()
+        os.remove(names['gone'].name)
+        with open(names['bad'].name, 'r+b') as f:
+            f.write(b'X')
+        del fetches[:]
+        # A name of the older layout (checked there), a file removed under
+        # the entry (the default, as python-diskcache returns), a damaged
+        # file (refused there).
+        assert cache.get('old') == BIG
+        assert cache.get('gone', 'default') == 'default'
+        with pytest.raises(CorruptionError):
+            cache.get('bad')
+        assert len(fetches) == 3
