@@ -63,7 +63,9 @@ int dcg_fast_register(char *module);
 #   Python frame: it reads the handle and settings from the instance, and
 #   hands anything unusual (keyword it does not know, read/expire_time/tag,
 #   another key type, a closed or forked handle) to the Python function
-#   `func`, and a value with a file to `general`.
+#   `func`; it reads a value file of the stock Disk itself (bytes or a
+#   pickle under a name of the current form) and hands other files to
+#   `general`.
 #
 # cffi can not pass Python objects, so dcg_fast_register installs both as
 # builtins of a module. The engine is first asked not to wait (flag 2) with
