@@ -14,22 +14,33 @@ import (
 
 // netLock is network mode's lock between machines: the file
 // "cache.dcg-netlock", created atomically (see try; flock may only lock
-// within one client on these filesystems) and removed on release. It names its holder ("host pid nonce"), so a lock left by a
-// process that died is broken: at once when the holder was on this host
-// and is gone, after staleAfter when it was on another host (its death can
-// not be seen from here). Network mode takes the flock as well, so
-// local-mode processes on this machine exclude network-mode ones.
+// within one client on these filesystems) and removed on release. It names
+// its holder ("host pid nonce"), so a lock left by a process that died is
+// broken: at once when the holder was on this host and is gone, after
+// staleAfter without renewal when it was on another host (its death can not
+// be seen from here). Network mode takes the flock as well, so local-mode
+// processes on this machine exclude network-mode ones.
 type netLock struct {
 	path  string
 	mode  os.FileMode
 	host  string
 	owner string // what this process writes into the lock file
+
+	// The holder renews the lease (the file's modification time) while it
+	// holds the lock, so a long transaction is not taken for a dead one
+	// by another host; stopRenew ends the renewing goroutine, which closes
+	// renewed when it has stopped.
+	stopRenew, renewed chan struct{}
 }
 
-// staleAfter is how old another host's lock file must be to be broken; a
-// transaction that holds the lock longer than this can be broken into by
-// another machine.
-const staleAfter = 2 * time.Minute
+// staleAfter is how long another host's lock file must have gone without
+// renewal to be broken: its holder renews it every renewEvery while it
+// holds it, so only a holder that died, was stopped or lost the
+// filesystem for that long loses the lock. Variables so that tests can shorten them.
+var (
+	staleAfter = 2 * time.Minute
+	renewEvery = 20 * time.Second
+)
 
 // processNonce tells this process's locks from those of an earlier process
 // that had the same pid.
@@ -61,6 +72,9 @@ func (n *netLock) try() (bool, error) {
 	got, err := n.tryLink()
 	if errors.Is(err, errNoLinks) {
 		got, err = n.tryExcl()
+	}
+	if got && err == nil {
+		n.startRenewing()
 	}
 	if err != nil || got {
 		return got, err
@@ -182,14 +196,56 @@ func (n *netLock) breakIn() {
 	}
 }
 
+// startRenewing starts the goroutine that renews the lease of a lock just
+// taken, every renewEvery until release.
+func (n *netLock) startRenewing() {
+	n.stopRenew, n.renewed = make(chan struct{}), make(chan struct{})
+	go n.renew(renewEvery, n.stopRenew, n.renewed)
+}
+
+// renew touches the lock file while it is still this process's. The time
+// is the file server's (touchNow), as the creation time was, so a client
+// whose clock is off does not make its lease look older or younger.
+func (n *netLock) renew(every time.Duration, stop, done chan struct{}) {
+	defer close(done)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if b, err := os.ReadFile(n.path); err != nil || string(b) != n.owner {
+			return // broken into, or gone: release reports it
+		}
+		// A failed touch is retried at the next tick; if the filesystem
+		// stays unreachable for staleAfter, the lock may be broken and
+		// release says so.
+		touchNow(n.path)
+	}
+}
+
+// stopRenewing ends the renewing goroutine and waits for it, so that it
+// does not touch a lock file that is no longer this process's.
+func (n *netLock) stopRenewing() {
+	if n.stopRenew == nil {
+		return
+	}
+	close(n.stopRenew)
+	<-n.renewed
+	n.stopRenew, n.renewed = nil, nil
+}
+
 // release removes the lock file if it is still this process's.
 func (n *netLock) release() error {
+	n.stopRenewing()
 	b, err := os.ReadFile(n.path)
 	if err != nil {
 		return fmt.Errorf("unlock %s: %w", n.path, mapErrno(err))
 	}
 	if string(b) != n.owner {
-		return fmt.Errorf("unlock %s: the lock was broken by another process (held past %v?)", n.path, staleAfter)
+		return fmt.Errorf("unlock %s: the lock was broken by another process (not renewed for %v?)", n.path, staleAfter)
 	}
 	if err := os.Remove(n.path); err != nil {
 		return fmt.Errorf("unlock %s: %w", n.path, mapErrno(err))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -250,5 +251,60 @@ func TestNetLock_EPERMFromALostRace(t *testing.T) {
 	ok, err := n.try()
 	if ok || !errors.Is(err, ErrPermission) {
 		t.Fatalf("a real EPERM: got %v %v, want ErrPermission", ok, err)
+	}
+}
+
+func TestNetLock_LeaseIsRenewedWhileHeld(t *testing.T) {
+	oldStale, oldRenew := staleAfter, renewEvery
+	staleAfter, renewEvery = 400*time.Millisecond, 40*time.Millisecond
+	defer func() { staleAfter, renewEvery = oldStale, oldRenew }()
+	path := filepath.Join(t.TempDir(), netLockName)
+	holder, other := newNetLock(path, 0o600), newNetLock(path, 0o600)
+	// A process of another machine: its holder's death can not be seen.
+	other.host, other.owner = "another-machine", "another-machine 1 cafe\n"
+	if ok, err := holder.try(); !ok || err != nil {
+		t.Fatalf("first try: %v %v", ok, err)
+	}
+	// A transaction three times longer than staleAfter keeps its lock.
+	for end := time.Now().Add(3 * staleAfter); time.Now().Before(end); time.Sleep(staleAfter / 8) {
+		if ok, err := other.try(); ok || err != nil {
+			t.Fatalf("another host broke a renewed lock: %v %v", ok, err)
+		}
+	}
+	if err := holder.release(); err != nil {
+		t.Fatalf("release of a renewed lock: %v", err)
+	}
+	if ok, err := other.try(); !ok || err != nil {
+		t.Fatalf("a released lock was not taken: %v %v", ok, err)
+	}
+	if err := other.release(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A holder that stops renewing (hung, or cut off from the server)
+	// loses the lock after staleAfter, and its release says so.
+	if ok, err := holder.try(); !ok || err != nil {
+		t.Fatalf("try: %v %v", ok, err)
+	}
+	holder.stopRenewing()
+	deadline := time.Now().Add(10 * staleAfter)
+	for {
+		ok, err := other.try()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a lock that was not renewed was never broken")
+		}
+		time.Sleep(staleAfter / 8)
+	}
+	if err := holder.release(); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("release of a broken lock: %v", err)
+	}
+	if err := other.release(); err != nil {
+		t.Fatal(err)
 	}
 }
