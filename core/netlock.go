@@ -79,8 +79,8 @@ func (n *netLock) try() (bool, error) {
 	if err != nil || got {
 		return got, err
 	}
-	if n.abandoned() {
-		n.breakIn()
+	if judged, ok := n.abandoned(); ok {
+		n.breakIn(judged)
 	}
 	return false, nil
 }
@@ -155,45 +155,61 @@ func (n *netLock) tryExcl() (bool, error) {
 	return false, nil
 }
 
-// abandoned reports whether the lock file's holder is gone.
-func (n *netLock) abandoned() bool {
+// abandoned reports whether the lock file's holder is gone, and the
+// contents it judged by.
+func (n *netLock) abandoned() ([]byte, bool) {
 	st, err := os.Stat(n.path)
 	if err != nil {
-		return false // released meanwhile: the next try takes it
+		return nil, false // released meanwhile: the next try takes it
 	}
 	age := time.Since(st.ModTime())
 	b, err := os.ReadFile(n.path)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	fields := strings.Fields(string(b))
 	if len(fields) != 3 {
 		// Created but not yet written, or its creator died in between.
-		return age > 10*time.Second
+		return b, age > 10*time.Second
 	}
 	if fields[0] != n.host {
-		return age > staleAfter
+		return b, age > staleAfter
 	}
 	pid, err := strconv.Atoi(fields[1])
 	if err != nil {
-		return age > 10*time.Second
+		return b, age > 10*time.Second
 	}
 	if pid == os.Getpid() {
 		// This process's own lock (another handle) unless an earlier
 		// process with the same pid left it.
-		return fields[2] != processNonce
+		return b, fields[2] != processNonce
 	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return b, errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
-// breakIn removes an abandoned lock file. Renaming it first means two
-// processes breaking in at once can not remove a lock a third has just
-// taken: only one rename of the abandoned file succeeds.
-func (n *netLock) breakIn() {
+// breakIn removes the abandoned lock file whose contents were judged.
+// Renaming it first means two processes breaking in at once can not both
+// remove it. But between the judgement and the rename, another process
+// may have broken in and taken the lock itself: the file renamed is then
+// that process's live lock, told by its contents, and is linked back.
+func (n *netLock) breakIn(judged []byte) {
 	aside := fmt.Sprintf("%s.broken-%d-%s", n.path, os.Getpid(), processNonce)
-	if os.Rename(n.path, aside) == nil {
-		os.Remove(aside)
+	if os.Rename(n.path, aside) != nil {
+		return
 	}
+	if b, err := os.ReadFile(aside); err == nil && string(b) != string(judged) {
+		// Someone's live lock: put it back. The link fails if a third
+		// process took the free name in between, which the holder's
+		// release then reports as a broken lock.
+		err := linkFile(aside, n.path)
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+			// No hard links here: rename it back while the name is free.
+			if _, serr := os.Lstat(n.path); errors.Is(serr, os.ErrNotExist) && os.Rename(aside, n.path) == nil {
+				return
+			}
+		}
+	}
+	os.Remove(aside)
 }
 
 // startRenewing starts the goroutine that renews the lease of a lock just

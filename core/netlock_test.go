@@ -308,3 +308,51 @@ func TestNetLock_LeaseIsRenewedWhileHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNetLock_BreakingInLateLeavesTheNewHoldersLock(t *testing.T) {
+	t.Run("links", func(t *testing.T) { breakInLate(t) })
+	t.Run("no links", func(t *testing.T) {
+		realLink := linkFile
+		defer func() { linkFile = realLink }()
+		linkFile = func(string, string) error {
+			return &os.LinkError{Op: "link", Err: syscall.EPERM}
+		}
+		breakInLate(t)
+	})
+}
+
+func breakInLate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), netLockName)
+	if err := os.WriteFile(path, []byte("elsewhere 1 cafe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-staleAfter - time.Minute)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	late, first := newNetLock(path, 0o600), newNetLock(path, 0o600)
+	first.host, first.owner = "host-b", "host-b 2 beef\n"
+	// late judges the stale lock abandoned, then is overtaken: first
+	// breaks in and takes the lock before late renames the file.
+	judged, ok := late.abandoned()
+	if !ok {
+		t.Fatal("a stale lock of another host was not judged abandoned")
+	}
+	first.try()
+	if ok, err := first.try(); !ok || err != nil {
+		t.Fatalf("first did not take the broken lock: %v %v", ok, err)
+	}
+	late.breakIn(judged)
+	if b, err := os.ReadFile(path); err != nil || string(b) != first.owner {
+		t.Fatalf("the new holder's lock was broken: %q %v", b, err)
+	}
+	if ok, _ := late.try(); ok {
+		t.Fatal("late took a held lock")
+	}
+	if err := first.release(); err != nil {
+		t.Fatalf("the new holder's release: %v", err)
+	}
+	if m, _ := filepath.Glob(path + ".*"); len(m) != 0 {
+		t.Fatalf("files left beside the lock: %v", m)
+	}
+}
