@@ -110,8 +110,6 @@ static unsigned char *fast_buffer(void) {
     return buf;
 }
 
-/* loads(b), or pickle.loads from pickle_mod's dict when loads is NULL (a
-   patched one is followed, and held while it runs); steals b. */
 static uint64_t get_le64(const unsigned char *p) {
     uint64_t v = 0;
     int i;
@@ -120,6 +118,8 @@ static uint64_t get_le64(const unsigned char *p) {
     return v;
 }
 
+/* loads(b), or pickle.loads from pickle_mod's dict when loads is NULL (a
+   patched one is followed, and held while it runs); steals b. */
 static PyObject *unpickle(PyObject *b, PyObject *loads, PyObject *pickle_mod) {
     PyObject *fn = loads, *res;
     if (fn == NULL && (fn = PyDict_GetItemWithError(PyModule_GetDict(pickle_mod), s_loads)) == NULL) {
@@ -331,8 +331,8 @@ static int absent_or_false(PyObject *v) {
 }
 
 /* The instance's _fast tuple (handle, fork generation, get flags, timeout,
-   min_file_size, whether get may skip the Disk, the directory as bytes), kept by Cache._sync_fast,
-   when it holds for this process; NULL (no error set) when the Python path
+   min_file_size, whether get may skip the Disk, the directory as bytes),
+   kept by Cache._sync_fast, when it holds for this process; NULL (no error set) when the Python path
    must run. Reading the attribute and the clock's lookup were about a
    tenth of a miss (perf), so the descriptor remembers the last instance's
    tuple until gen[1] changes. */
