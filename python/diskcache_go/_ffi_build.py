@@ -1002,8 +1002,17 @@ static int read_pieces(FileRead *r) {
     return 0;
 }
 
-/* Reads the value file at cpath (path: its name for errors) into a new
-   bytes object, checksumming each piece. 0 with *data and *crc set; 1 when
+/* Sets OSError from errno for the file cpath, named path (or cpath when
+   path is NULL: the name is only made when there is an error). */
+static void file_error(const char *cpath, PyObject *path) {
+    if (path != NULL)
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    else
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, cpath);
+}
+
+/* Reads the value file at cpath (path: its name for errors, or NULL)
+   into a new bytes object, checksumming each piece. 0 with *data and *crc set; 1 when
    it is not a regular file or changed size while being read (the caller
    reads it the plain way); -1 with an error set. */
 static int read_value_file(const char *cpath, PyObject *path, PyObject **data, uint32_t *crc) {
@@ -1020,7 +1029,7 @@ static int read_value_file(const char *cpath, PyObject *path, PyObject **data, u
     Py_END_ALLOW_THREADS
     if (err != 0) {
         errno = err;
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        file_error(cpath, path);
         goto done;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -1040,7 +1049,7 @@ static int read_value_file(const char *cpath, PyObject *path, PyObject **data, u
             break;
         if (err != EINTR) {
             errno = err;
-            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+            file_error(cpath, path);
             goto done;
         }
         if (PyErr_CheckSignals() < 0)
@@ -1115,7 +1124,7 @@ static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod) {
     char path[4096];
     char *d;
     Py_ssize_t dl;
-    PyObject *data = NULL, *name;
+    PyObject *data = NULL;
     uint32_t crc = 0;
     int rc;
     if (hdr == NULL || !PyBytes_Check(dir))
@@ -1136,10 +1145,7 @@ static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod) {
     path[dl] = '/';
     memcpy(path + dl + 1, hdr + 64 + tlen, (size_t)flen);
     path[dl + 1 + flen] = 0;
-    if ((name = PyUnicode_DecodeFSDefault(path)) == NULL)
-        return NULL;
-    rc = read_value_file(path, name, &data, &crc);
-    Py_DECREF(name);
+    rc = read_value_file(path, NULL, &data, &crc);
     if (rc < 0) {
         /* An interrupt or a lack of memory is the caller's; an OSError
            (the entry deleted under the read) is the general path's. */
