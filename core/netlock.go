@@ -36,7 +36,8 @@ type netLock struct {
 // staleAfter is how long another host's lock file must have gone without
 // renewal to be broken: its holder renews it every renewEvery while it
 // holds it, so only a holder that died, was stopped or lost the
-// filesystem for that long loses the lock. Variables so that tests can shorten them.
+// filesystem for that long loses the lock. Variables so that tests can
+// shorten them.
 var (
 	staleAfter = 2 * time.Minute
 	renewEvery = 20 * time.Second
@@ -112,6 +113,12 @@ func (n *netLock) lostRace(err error) bool {
 	return serr == nil
 }
 
+// linksRefused reports whether err, from a hard link, means the
+// filesystem does not make them.
+func linksRefused(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS)
+}
+
 func (n *netLock) tryLink() (bool, error) {
 	tmp := fmt.Sprintf("%s.%d-%s", n.path, os.Getpid(), processNonce)
 	if err := os.WriteFile(tmp, []byte(n.owner), n.mode); err != nil {
@@ -125,7 +132,7 @@ func (n *netLock) tryLink() (bool, error) {
 		return true, nil
 	case n.lostRace(err):
 		return false, nil
-	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENOSYS):
+	case linksRefused(err):
 		return false, errNoLinks
 	}
 	return false, fmt.Errorf("lock %s: %w", n.path, mapErrno(err))
@@ -202,7 +209,7 @@ func (n *netLock) breakIn(judged []byte) {
 		// process took the free name in between, which the holder's
 		// release then reports as a broken lock.
 		err := linkFile(aside, n.path)
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+		if linksRefused(err) {
 			// No hard links here: rename it back while the name is free.
 			if _, serr := os.Lstat(n.path); errors.Is(serr, os.ErrNotExist) && os.Rename(aside, n.path) == nil {
 				return
