@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -130,9 +131,14 @@ func verify(t *testing.T, dir string, latest, deleted map[string]int) {
 		if err != nil {
 			t.Fatalf("get %s: %v", key, err)
 		}
-		var got int
-		var rest string
-		if _, err := fmt.Sscanf(string(it.Value.Bytes), key+"#%d#%s", &got, &rest); err != nil && got == 0 {
+		// "key#seq#tail": the tail is empty for some seqs (seq 0 among
+		// them), so the number is cut out rather than scanned with it.
+		fields := strings.SplitN(string(it.Value.Bytes), "#", 3)
+		got, perr := 0, error(nil)
+		if len(fields) == 3 {
+			got, perr = strconv.Atoi(fields[1])
+		}
+		if len(fields) != 3 || fields[0] != key || perr != nil {
 			t.Fatalf("%s: unparseable value", key)
 		}
 		if !bytes.Equal(it.Value.Bytes, payload(key, got)) {
