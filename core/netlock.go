@@ -240,7 +240,10 @@ func (n *netLock) renew(every time.Duration, stop, done chan struct{}) {
 		case <-tick.C:
 		}
 		if b, err := os.ReadFile(n.path); err != nil || string(b) != n.owner {
-			return // broken into, or gone: release reports it
+			// Not this process's now: broken into (release reports it),
+			// or renamed aside for a moment by a late break-in that puts
+			// it back, so look again at the next tick.
+			continue
 		}
 		// A failed touch is retried at the next tick; if the filesystem
 		// stays unreachable for staleAfter, the lock may be broken and
