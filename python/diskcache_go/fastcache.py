@@ -540,7 +540,10 @@ class FastCache:
 
     def __len__(self):
         """Number of items, expired ones included (as in `Cache`)."""
-        return len(self._data)
+        # Under the lock: a set adds its item before it evicts, so without
+        # it another thread could count one more than max_entries.
+        with self._lock:
+            return len(self._data)
 
     def _snapshot(self):
         with self._lock:

@@ -465,6 +465,27 @@ def test_threads(statistics):
     assert cache['counter'] == 6 * 1500
 
 
+def test_len_from_another_thread_never_sees_a_set_before_its_eviction():
+    cache = FastCache(max_entries=3)
+    for key in range(3):
+        cache[key] = key
+    seen = []
+    shrink = cache._shrink
+
+    def counting_shrink():
+        # Another thread counts while the set has added its item and not
+        # yet evicted the oldest one.
+        thread = threading.Thread(target=lambda: seen.append(len(cache)))
+        thread.start()
+        thread.join(0.2)
+        shrink()
+        counting_shrink.thread = thread
+    cache._shrink = counting_shrink
+    cache['new'] = 'value'
+    counting_shrink.thread.join()
+    assert seen == [3]
+
+
 class _Cyclic:
     def __init__(self):
         self.me = self
