@@ -455,6 +455,9 @@ func (c *Cache) release() error {
 	if c.idx != nil {
 		errs = append(errs, c.idx.close())
 	}
+	if c.lock != nil && c.lock.net != nil {
+		c.lock.net.close()
+	}
 	if c.lockFile != nil {
 		errs = append(errs, c.lockFile.Close())
 	}

@@ -265,6 +265,8 @@ func TestNetLock_LeaseIsRenewedWhileHeld(t *testing.T) {
 	holder, other := newNetLock(path, 0o600), newNetLock(path, 0o600)
 	// A process of another machine: its holder's death can not be seen.
 	other.host, other.owner = "another-machine", "another-machine 1 cafe\n"
+	defer holder.close()
+	defer other.close()
 	if ok, err := holder.try(); !ok || err != nil {
 		t.Fatalf("first try: %v %v", ok, err)
 	}
@@ -289,7 +291,7 @@ func TestNetLock_LeaseIsRenewedWhileHeld(t *testing.T) {
 	if ok, err := holder.try(); !ok || err != nil {
 		t.Fatalf("try: %v %v", ok, err)
 	}
-	holder.stopRenewing()
+	holder.close()
 	deadline := time.Now().Add(10 * staleAfter)
 	for {
 		ok, err := other.try()
