@@ -39,12 +39,14 @@ type Cache struct {
 	// the file as of its sequence number; false forces a full re-read.
 	netLoaded bool
 	netSeq    uint64     // the file's sequence number the private copy matches
-	wasReset  bool       // Open found the index damaged and made a new one
 	netMu     sync.Mutex // serialises network mode's counter updates in this process
 
 	sizeLimit atomic.Int64
 	cullLimit atomic.Int64
 	policy    atomic.Uint32
+
+	repairMu   sync.Mutex
+	repairNote string // what the last rebuild of the index found
 
 	closeMu  sync.Mutex
 	probed   atomic.Int64 // when a reader last checked for a dead writer
@@ -132,7 +134,7 @@ func open(dir string, o Options) (_ *Cache, err error) {
 		if !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) || c.readOnly {
 			return nil, err
 		}
-		if err := c.resetDamaged(); err != nil {
+		if err := c.repairDamaged(err); err != nil {
 			return nil, err
 		}
 	}
@@ -175,11 +177,41 @@ func (c *Cache) prepare() error {
 			return err
 		}
 		if !ok {
-			c.jrn.commit()
-			return c.idx.create(1)
+			return c.createOrRebuild()
 		}
 		return c.recover()
 	})
+}
+
+// createOrRebuild lays down the index of a directory whose index file is
+// missing, empty or without its magic: a new, empty one when there are no
+// segments, else the index rebuilt from them (the file was lost or
+// damaged, or a rebuild was cut short). The caller holds the writer lock.
+func (c *Cache) createOrRebuild() error {
+	files, err := segmentFiles(c.dir)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		if c.idx.io.private() {
+			return c.createPrivate(1)
+		}
+		c.jrn.commit()
+		return c.idx.create(1)
+	}
+	n, err := c.idx.fileBytes()
+	if err != nil {
+		return err
+	}
+	reason := "the index file was missing"
+	switch {
+	case n > 0 && n < headerSize:
+		reason = fmt.Sprintf("the index file was cut short (%d bytes)", n)
+	case n > 0:
+		reason = "the index file had no valid header (a rebuild was interrupted, or it was damaged)"
+	}
+	_, err = c.rebuildLocked(reason, false)
+	return err
 }
 
 // withLock runs fn holding the writer lock under a fresh owner (Open's
@@ -238,13 +270,17 @@ func (c *Cache) preparePrivateLocked() error {
 		return err
 	}
 	if !ok {
-		// A new index (or one whose creator died): no journal applies.
+		// A new index (or one whose creator died, or a lost one): no
+		// journal applies.
 		var zero [8]byte
 		if err := writeAt(c.jrn.f, zero[:], jrnOffUsed); err != nil {
 			return fmt.Errorf("write journal: %w", err)
 		}
-		if err := c.createPrivate(1); err != nil {
+		if err := c.createOrRebuild(); err != nil {
 			return err
+		}
+		if c.idx.io == ioNetwork && c.netLoaded {
+			return nil
 		}
 	} else if _, err := c.recoverFile(); err != nil {
 		return err
@@ -288,34 +324,30 @@ func (c *Cache) createPrivate(nextSeg uint32) error {
 	return nil
 }
 
-// resetDamaged makes a new, empty index in place of one whose header is
-// damaged beyond use (its state checksum or sizes fail): every list and
-// table hangs off that header, so its entries can not be trusted or
-// found. It works in place, under the writer lock, so processes that have
-// the file open see the new index rather than keep a file of their own. The
-// segment and value files of the lost entries become orphans, which
-// check(fix) removes. A cache is rebuilt by use; refusing to open would
-// leave it unusable until someone deleted it by hand.
-func (c *Cache) resetDamaged() error {
-	return c.withLock(c.resetDamagedLocked)
-}
-
-func (c *Cache) resetDamagedLocked() error {
-	if c.idx.io == ioNetwork {
-		if err := c.syncNet(); err != nil {
+// repairDamaged deals with an index whose header is damaged beyond use
+// (its state checksum or sizes fail): every list and table hangs off that
+// header, so its entries can not be trusted or found. An index of format 1
+// is upgraded (upgrade.go); any other is rebuilt from the segments
+// (rebuild.go), in place and under the writer lock, so processes that have
+// the file open see the new index rather than keep a file of their own.
+func (c *Cache) repairDamaged(found error) error {
+	return c.withLock(func() error {
+		if c.idx.io == ioNetwork {
+			if err := c.syncNet(); err != nil && !errors.Is(err, ErrCorrupted) {
+				return err
+			}
+		}
+		// Another process may have repaired it already.
+		err := c.idx.validate()
+		if err == nil || !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) {
 			return err
 		}
-	}
-	// Another process may have reset it already.
-	err := c.idx.validate()
-	if err == nil || !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) {
+		if c.idx.legacy() {
+			return c.upgradeLocked()
+		}
+		_, err = c.rebuildLocked(fmt.Sprintf("the index was damaged (%v)", found), false)
 		return err
-	}
-	if err := c.recreate(c.nextFreeSegment()); err != nil {
-		return err
-	}
-	c.wasReset = true
-	return nil
+	})
 }
 
 // recreate lays down a new, empty index in place of the current one; the
@@ -376,6 +408,12 @@ func (c *Cache) recover() error {
 		if err := c.jrn.rollback(c.idx.m, c.idx.f); err != nil {
 			return err
 		}
+		c.trimLog()
+	}
+	if string(c.idx.m[:8]) != idxMagic {
+		// A rebuild died half way (its sequence number is still odd):
+		// make it again before readers go on.
+		return c.createOrRebuild()
 	}
 	if s := c.idx.seq(); s&1 == 1 {
 		atomic.AddUint64(c.idx.seqPtr(), 1)
@@ -527,7 +565,12 @@ func (c *Cache) startTx() error {
 	// A full validate costs an fstat; the header check catches damage done
 	// since open, and the file size can only grow while the cache is open.
 	if err := c.idx.validateHeader(); err != nil {
-		return err
+		if !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) || c.idx.legacy() {
+			return err
+		}
+		if _, err := c.rebuildLocked(fmt.Sprintf("the index was damaged while open (%v)", err), false); err != nil {
+			return err
+		}
 	}
 	c.jrn.begin()
 	c.tx.removes = c.tx.removes[:0]
@@ -544,6 +587,7 @@ func (c *Cache) abortTx() {
 	}
 	c.tx.beginOp()
 	c.jrn.rollback(c.idx.m, c.idx.f)
+	c.trimLog()
 	for _, s := range spans {
 		// The private pages now equal the file again; give them back so
 		// later writes by other processes show through.

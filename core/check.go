@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -59,11 +60,11 @@ func (c *Cache) Check(call Call, fix bool) (CheckReport, error) {
 	if err != nil || !fix || !slices.ContainsFunc(rep.Warnings, func(w Warning) bool { return w.Kind == WarnIntegrity }) {
 		return rep, err
 	}
-	kept, err := c.rebuild(call)
+	rb, err := c.rebuild(call, "check(fix=True) found the index damaged")
 	if err != nil {
 		return rep, err
 	}
-	rep.Warnings = append(rep.Warnings, Warning{WarnIntegrity, fmt.Sprintf("index rebuilt from the %d whole entries", kept)})
+	rep.Warnings = append(rep.Warnings, Warning{WarnIntegrity, rb.String()})
 	var again CheckReport
 	err = c.update(call, func(t *tx) error {
 		again = CheckReport{}
@@ -72,6 +73,35 @@ func (c *Cache) Check(call Call, fix bool) (CheckReport, error) {
 	rep.Warnings = append(rep.Warnings, again.Warnings...)
 	rep.Files = again.Files
 	return rep, err
+}
+
+// rebuild rebuilds the index from the segments (rebuild.go) under the
+// writer lock, outside any transaction.
+func (c *Cache) rebuild(call Call, reason string) (RebuildReport, error) {
+	if err := c.enter(); err != nil {
+		return RebuildReport{}, err
+	}
+	defer c.exit()
+	if c.readOnly {
+		return RebuildReport{}, errReadOnly
+	}
+	owner := c.owner(call.Owner)
+	depth, err := c.lock.acquire(owner, c.timeout(call))
+	if err != nil {
+		return RebuildReport{}, err
+	}
+	defer func() {
+		if last, _ := c.lock.leave(owner); last {
+			c.lock.release()
+		}
+	}()
+	if depth != 1 {
+		return RebuildReport{}, fmt.Errorf("%w: the index can not be rebuilt inside a transaction", ErrInvalid)
+	}
+	if err := c.recover(); err != nil && !errors.Is(err, ErrCorrupted) {
+		return RebuildReport{}, err
+	}
+	return c.rebuildLocked(reason, false)
 }
 
 func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {
@@ -218,8 +248,13 @@ func (c *Cache) treeCount(limit uint64) (uint64, bool) {
 }
 
 // checkSegments compares each segment's live byte count with the records
-// the entries point at, and deletes segment files the table does not list
-// (a writer that died creating one leaves it behind).
+// the entries point at, and deals with segment files the table does not
+// list. One made after the committed state holds only the appends of a
+// transaction that never committed (a power loss, or a writer that died
+// before the rollback trimmed them): it is removed, as a rollback does.
+// An older one is a segment compaction emptied whose removal failed: it
+// holds nothing live, but a repair deletes nothing it can not account
+// for, so it goes into the quarantine folder.
 func (c *Cache) checkSegments(t *tx, fix bool, found map[uint32]uint64, warn func(WarningKind, string, ...any)) error {
 	x := t.x
 	listed := map[uint32]bool{}
@@ -249,9 +284,18 @@ func (c *Cache) checkSegments(t *tx, fix bool, found map[uint32]uint64, warn fun
 		if _, err := fmt.Sscanf(filepath.Base(name), filePrefix+"-%08x.seg", &id); err != nil || listed[id] {
 			continue
 		}
-		warn(WarnUnknownFile, "unknown file: %s", name)
+		if id >= x.u32(offNextSeg) {
+			warn(WarnUnknownFile, "segment file of a transaction that never committed: %s", name)
+			if fix {
+				os.Remove(name)
+			}
+			continue
+		}
+		warn(WarnUnknownFile, "segment file not in the index: %s", name)
 		if fix {
-			os.Remove(name)
+			if err := c.quarantine(name); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -15,6 +15,16 @@ import (
 // the segment is empty and its file is deleted after the commit. The work
 // per write is bounded, so compaction never stalls a writer for long, and
 // the segments stay within about twice the live data plus one segment.
+//
+// Delete records belong to no entry, yet they must outlive every older
+// record of their key, or a rebuild of the index from the segments would
+// bring the key back. A record that a delete record (sequence number T)
+// made dead was in its segment at T, so that segment was made before T.
+// Compaction therefore carries a delete record forward while some other
+// segment was made before it, and drops it otherwise. So that delete
+// records do not pile up behind one old segment that is mostly live,
+// the oldest segment is compacted first whenever they fill a quarter of
+// the live bytes.
 
 // compactStep does up to budget bytes of compaction work.
 func (c *Cache) compactStep(t *tx, budget int64) error {
@@ -66,20 +76,47 @@ func (c *Cache) pickVictimSegment(t *tx) (uint32, error) {
 	if dead := total - inline; dead <= inline || dead <= t.segs.segSize {
 		return 0, nil
 	}
-	best, bestLive := uint32(0), int64(-1)
+	oldestFirst := int64(x.u64(offTombBytes))*4 > inline+t.segs.segSize
+	best, bestLive, bestMade := uint32(0), int64(-1), uint64(0)
 	active := x.u32(offActiveSlot)
+	made := map[uint32]uint64{}
 	for i := uint32(0); i < maxSegSlots; i++ {
 		so := offSegTable + int64(i)*segSlotSize
-		if getU32(x.m, so) == 0 || i == active || getU32(x.m, so+4)&segStuck != 0 {
+		if getU32(x.m, so) == 0 {
+			continue
+		}
+		var hdr [8]byte
+		if ok, err := t.segs.readInto(getU32(x.m, so), 24, hdr[:]); err != nil {
+			return 0, err
+		} else if ok {
+			made[i] = getU64(hdr[:], 0)
+		}
+		if i == active || getU32(x.m, so+4)&segStuck != 0 {
 			continue
 		}
 		live := int64(getU64(x.m, so+8))
-		if bestLive < 0 || live < bestLive {
-			best, bestLive = i+1, live
+		better := bestLive < 0 || live < bestLive
+		if oldestFirst {
+			better = bestLive < 0 || made[i] < bestMade
+		}
+		if better {
+			best, bestLive, bestMade = i+1, live, made[i]
 		}
 	}
 	if best == 0 {
 		return 0, nil
+	}
+	// The floor below which this compaction drops delete records: the
+	// making of the oldest other segment (0 when one can not be read).
+	floor := uint64(1<<64 - 1)
+	for i := uint32(0); i < maxSegSlots; i++ {
+		if getU32(x.m, offSegTable+int64(i)*segSlotSize) == 0 || i == best-1 {
+			continue
+		}
+		floor = min(floor, made[i])
+	}
+	if err := t.setU64(offTombFloor, floor); err != nil {
+		return 0, err
 	}
 	if err := t.saveRange(offSegTable+int64(best-1)*segSlotSize, segSlotSize); err != nil {
 		return 0, err
@@ -111,6 +148,9 @@ func (c *Cache) moveRecord(t *tx, id uint32, off, length int64) (int64, error) {
 	kl, vl, tl, fl := r.lens()
 	if n < recHdr || n%8 != 0 || off+n > length || recHdr+int64(kl)+int64(vl)+int64(tl)+int64(fl) > n {
 		return 0, nil
+	}
+	if r[72] == opDelete {
+		return n, c.moveDelete(t, id, off, n, getU64(r, 32))
 	}
 	key := Typed{Kind: r.keyKind(), Bytes: make([]byte, kl)}
 	if ok, err := t.segs.readInto(id, off+recHdr, key.Bytes); err != nil || !ok {
@@ -152,6 +192,27 @@ func (c *Cache) moveRecord(t *tx, id uint32, off, length int64) (int64, error) {
 	return n, t.segLive(oldSlot, -n)
 }
 
+// moveDelete carries the delete record at off of segment id forward when
+// an older segment may still hold a record it keeps dead (see above), and
+// lets it go otherwise.
+func (c *Cache) moveDelete(t *tx, id uint32, off, n int64, seq uint64) error {
+	if err := t.addU64(offTombBytes, -n); err != nil {
+		return err
+	}
+	if seq < t.x.u64(offTombFloor) {
+		return nil
+	}
+	rec := make(record, n)
+	if ok, err := t.segs.readInto(id, off, rec); err != nil {
+		return err
+	} else if !ok || rec.check(int(n)) != nil {
+		// A damaged delete record deletes nothing: the record it kept
+		// dead comes back at a rebuild, with a CorruptionWarning.
+		return nil
+	}
+	return t.appendDead(rec)
+}
+
 // dropSegment frees an empty segment's slot; its file is deleted after the
 // commit (readers that mapped it keep reading their mapping).
 func (c *Cache) dropSegment(t *tx, slot uint32) error {
@@ -176,6 +237,13 @@ func (c *Cache) dropSegment(t *tx, slot uint32) error {
 // dropped, and forgets this process's mappings of them.
 func (c *Cache) removeSegments(ids []uint32) {
 	for _, id := range ids {
+		// Mark it dead first: a file whose removal fails (still open on
+		// some systems) must not be read by a rebuild, since the delete
+		// records that kept its records dead may be gone.
+		if f, err := os.OpenFile(segPath(c.dir, id), os.O_WRONLY, 0); err == nil {
+			f.WriteAt(make([]byte, 8), 0)
+			f.Close()
+		}
 		os.Remove(segPath(c.dir, id))
 	}
 	c.segs.forget(ids)

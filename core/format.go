@@ -46,6 +46,10 @@ import (
 //	  336 compactOff u64               next record to look at in it
 //	  344 segBytes u64                 bytes of all segments' records
 //	  352 zeroHead u32, zeroTail u32   never-counted entries (frequency.go)
+//	  360 logSeq u64                   next record sequence number
+//	  368 tombBytes u64                bytes of delete records in segments
+//	  376 tombFloor u64                delete records below it are dropped
+//	                                   by the compaction under way
 //	  512 entry chunk offsets [32]u64
 //	  768 expiry heap chunk offsets [32]u64
 //	  1024 frequency heap chunk offsets [32]u64
@@ -53,7 +57,7 @@ import (
 //	1280 stateSum u64: xxhash64 of the state block
 const (
 	idxMagic      = "DCGINDEX"
-	formatVersion = 1
+	formatVersion = 2 // 2: records carry sequence numbers, delete records (upgrade.go reads 1)
 	headerSize    = 16384
 
 	offVersion    = 8
@@ -92,6 +96,9 @@ const (
 	offSegBytes   = 344
 	offZeroHead   = 352
 	offZeroTail   = 356
+	offLogSeq     = 360
+	offTombBytes  = 368
+	offTombFloor  = 376
 	offEntryChunk = 512
 	offHeapChunk  = 768
 	offLfuChunk   = 1024

@@ -12,7 +12,7 @@ import (
 // FuzzRecord feeds arbitrary bytes to the record decoder: it may reject
 // them, never panic, and what it accepts must have fields inside the record.
 func FuzzRecord(f *testing.F) {
-	good := encodeRecord(make([]byte, recordLen(3, 1, 0, 5)), Text("key"), Text("t"), "", Blob([]byte("value")), ModeRaw)
+	good := encodeRecord(make([]byte, recordLen(3, 1, 0, 5)), Text("key"), Text("t"), "", Blob([]byte("value")), ModeRaw, &recMeta{op: opPut, seq: 1, rowid: 1})
 	f.Add([]byte(good))
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{0xff}, 64))

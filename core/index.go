@@ -93,6 +93,17 @@ func (x *index) initialised() (bool, error) {
 // create lays down an empty index; called with the writer lock held, on a
 // file whose header is missing or incomplete (a creator may have died).
 func (x *index) create(nextSeg uint32) error {
+	if err := x.layout(nextSeg); err != nil {
+		return err
+	}
+	// The magic goes last: a file without it is re-created.
+	copy(x.m[:8], idxMagic)
+	return nil
+}
+
+// layout lays down an empty index without its magic. The sequence number
+// is left as it is: readers of a mapping go by it.
+func (x *index) layout(nextSeg uint32) error {
 	first := int64(headerSize)
 	entries := first
 	buckets := entries + int64(chunkCap(0))*entrySize
@@ -100,7 +111,8 @@ func (x *index) create(nextSeg uint32) error {
 	if err := growFile(x.f, end); err != nil {
 		return fmt.Errorf("create index: %w", err)
 	}
-	clear(x.m[:end])
+	clear(x.m[:offSeq])
+	clear(x.m[offSeq+8 : end])
 	m := x.m
 	putU32(m, offVersion, formatVersion)
 	putU32(m, offHdrSize, headerSize)
@@ -115,9 +127,8 @@ func (x *index) create(nextSeg uint32) error {
 	putU64(m, offEntryChunk, uint64(entries))
 	putU64(m, offFileSize, uint64(end))
 	putU32(m, offNextSeg, max(nextSeg, 1))
+	putU64(m, offLogSeq, 1)
 	x.sealState()
-	// The magic goes last: a file without it is re-created.
-	copy(m[:8], idxMagic)
 	return nil
 }
 

@@ -53,6 +53,9 @@ type journal struct {
 	// (newest first, so the oldest copy wins); a map cost more per write.
 	saved   [512]int64
 	private bool // m is this process's buffer, written out at commit
+	// bypass skips saving: a rebuild writes a whole new index that a crash
+	// makes the next process build again, so there is nothing to undo.
+	bypass bool
 }
 
 func openJournal(path string, mode os.FileMode, readOnly bool, io ioMode) (*journal, error) {
@@ -168,6 +171,9 @@ func recSum(epoch uint64, off int64, old []byte) uint32 {
 // save copies idx[off:off+n] into the journal unless this transaction
 // saved that region recently.
 func (j *journal) save(idx []byte, off, n int64) error {
+	if j.bypass {
+		return nil
+	}
 	slot := &j.saved[uint64(off)/8%uint64(len(j.saved))]
 	if *slot == off+1 {
 		return nil

@@ -57,7 +57,7 @@ func chooseMode(dir string, o Options) ioMode {
 // NetworkMode).
 func (c *Cache) Mode() string { return c.idx.io.String() }
 
-// WasReset reports whether Open found the index damaged beyond repair and
-// replaced it with an empty one (the entries were lost; see check for the
-// files they leave behind).
-func (c *Cache) WasReset() bool { return c.wasReset }
+// WasReset reports whether the index had to be rebuilt from the segments
+// since this handle was opened, on opening or later (LastRepair says what
+// was found).
+func (c *Cache) WasReset() bool { return c.LastRepair() != "" }

@@ -1,144 +1,315 @@
 package core
 
 import (
-	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
 	"slices"
+	"sync/atomic"
 )
 
-// rebuild replaces an index whose structure Check found damaged (broken
-// links, entries failing their checksums, unreadable records) with a new
-// one holding every entry that is still whole: its checksum holds, it is
-// live, its record reads back with its key, and its value file (if any)
-// matches its checksum. The lists, tables and heaps are made anew by
-// storing those entries again in rowid order, so nothing of the damaged
-// structure is trusted. It returns how many entries were kept.
+// rebuild makes the index again from the segments, the truth (logscan.go):
+// every key whose newest record is a whole put record comes back with its
+// value (inline, or its value file if that is still there), tag, expiry,
+// store time and place in insertion order; keys whose newest record is a
+// delete record stay deleted. What only the index held is lost: access
+// times (they become the store times), access counts (0), and the hit and
+// miss counters.
 //
-// It runs as one transaction under the writer lock. The new index is laid
-// down in place first, unjournaled; a crash after that leaves an empty or
-// partly refilled cache, never a damaged one. New records go to new
-// segments, so the old ones stay readable until check(fix) removes them.
-func (c *Cache) rebuild(call Call) (int, error) {
-	owner := c.owner(call.Owner)
-	call.Owner = owner
-	if err := c.Begin(call); err != nil {
-		return 0, err
-	}
-	kept, err := c.refill(owner)
-	if endErr := c.End(owner, err == nil); err == nil {
-		err = endErr
-	}
-	return kept, err
+// It points the new entries at the records where they are, so no segment
+// is rewritten and none is removed: a crash at any instant leaves the
+// segments as they were. The caller holds the writer lock. The index is
+// made in place, so processes that have it open see the new one: the
+// sequence number stays odd and the magic is cleared while it is built,
+// so their readers wait, and a crash leaves a file without its magic,
+// which the next process to open it or to find it so rebuilds again.
+//
+// RebuildReport says what it found.
+type RebuildReport struct {
+	Reason   string // why the index was rebuilt
+	Entries  int    // entries that came back
+	Deleted  int    // keys whose newest record is a delete record
+	Missing  int    // entries left out because their value file is gone
+	Records  int    // whole records read
+	Damaged  int64  // bytes of damaged records skipped
+	Segments int    // segment files read
+	Legacy   int    // segments of format 1 left out (see upgrade.go)
 }
 
-func (c *Cache) refill(owner uint64) (int, error) {
-	t := c.tx
-	x := t.x
-	type keeper struct {
-		entry []byte
-		key   []byte
+func (r RebuildReport) String() string {
+	s := fmt.Sprintf("%s: the index was rebuilt from %d segment files: %d entries came back", r.Reason, r.Segments, r.Entries)
+	if r.Missing > 0 {
+		s += fmt.Sprintf(", %d left out because their value file is missing", r.Missing)
 	}
-	// The newest whole entry of each key.
-	byKey := map[uint64][]keeper{}
-	high := x.u32(offEntryHigh)
-	for id := uint32(firstEntryID); id < high; id++ {
-		e := x.entry(id)
-		if e == nil {
-			break
-		}
-		if !entryOK(e) || getU32(e, eFlags)&flagLive == 0 {
-			continue
-		}
-		r, err := t.segs.record(e)
-		if err != nil || hashTyped(Typed{r.keyKind(), r.key()}) != getU64(e, eHash) {
-			continue
-		}
-		if f := string(r.file()); f != "" {
-			full, ok := c.valuePath(f)
-			if !ok || verifyFileSum(full, f) != nil || !fileExists(full) {
-				continue
-			}
-		}
-		k := keeper{entry: slices.Clone(e), key: append([]byte{byte(r.keyKind())}, r.key()...)}
-		h := getU64(e, eHash)
-		dup := false
-		for i, o := range byKey[h] {
-			if bytes.Equal(o.key, k.key) {
-				dup = true
-				if getU64(e, eRowid) > getU64(o.entry, eRowid) {
-					byKey[h][i] = k
-				}
-			}
-		}
-		if !dup {
-			byKey[h] = append(byKey[h], k)
-		}
+	if r.Damaged > 0 {
+		s += fmt.Sprintf(", %d damaged bytes skipped", r.Damaged)
 	}
-	var keep [][]byte
-	for _, ks := range byKey {
-		for _, k := range ks {
-			keep = append(keep, k.entry)
-		}
+	if r.Legacy > 0 {
+		s += fmt.Sprintf(", %d segments of format 1 set aside", r.Legacy)
 	}
-	slices.SortFunc(keep, func(a, b []byte) int {
-		ra, rb := getU64(a, eRowid), getU64(b, eRowid)
-		switch {
-		case ra < rb:
-			return -1
-		case ra > rb:
-			return 1
-		}
-		return 0
-	})
+	return s
+}
 
-	if err := c.recreate(c.nextFreeSegment()); err != nil {
-		return 0, err
+// LastRepair describes the last rebuild of the index this handle made or
+// found on opening (empty when none).
+func (c *Cache) LastRepair() string {
+	c.repairMu.Lock()
+	defer c.repairMu.Unlock()
+	return c.repairNote
+}
+
+func (c *Cache) noteRepair(s string) {
+	c.repairMu.Lock()
+	c.repairNote = s
+	c.repairMu.Unlock()
+}
+
+// rebuildLocked rebuilds the index from the segments; the caller holds the
+// writer lock and has no transaction open.
+func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error) {
+	rep := RebuildReport{Reason: reason}
+	scan, err := scanLog(c.dir)
+	if err != nil {
+		return rep, err
 	}
-	c.jrn.begin()
+	rep.Records, rep.Damaged, rep.Segments, rep.Legacy = scan.records, scan.damaged, len(scan.segs), len(scan.legacy)
+	keep := make([]*logRec, 0, len(scan.keys))
+	for _, r := range scan.keys {
+		if r.deleted {
+			rep.Deleted++
+			continue
+		}
+		keep = append(keep, r)
+	}
+	slices.SortFunc(keep, func(a, b *logRec) int { return cmp.Compare(a.rowid, b.rowid) })
+
+	x, t := c.idx, c.tx
+	nextSeg := c.nextFreeSegment()
+	if x.io == ioShared {
+		t.beginOp()
+		clear(x.m[:8])
+	}
+	if x.io.private() {
+		if err := c.closeJournalFile(); err != nil {
+			return rep, err
+		}
+	}
+	c.jrn.commit()
+	odd := x.seq() | 1
+	if err := x.layout(nextSeg); err != nil {
+		return rep, err
+	}
+	atomic.StoreUint64(x.seqPtr(), odd)
+	t.opOpen = true
 	t.removes, t.segRemoves, t.allocs = t.removes[:0], t.segRemoves[:0], t.allocs[:0]
-	for _, e := range keep {
-		a, err := c.argsOf(e)
-		if err != nil {
-			return 0, err
-		}
-		err = c.update(Call{Owner: owner}, func(t *tx) error { return c.store(t, a, false) })
-		if err != nil {
-			return 0, err
+	c.jrn.bypass = true
+	err = c.refill(scan, keep, &rep)
+	c.jrn.bypass = false
+	if err != nil {
+		return rep, err
+	}
+	if x.io.private() {
+		err = c.publishPrivate()
+	} else {
+		copy(x.m[:8], idxMagic)
+		t.endOp()
+	}
+	if err != nil {
+		return rep, err
+	}
+	c.segs.inst = x.instance()
+	// Records of format 1 carry no sequence numbers and no delete records,
+	// so they can not say which of them are still true: an upgrade has
+	// copied what was, and any other rebuild sets them aside.
+	for _, id := range scan.legacy {
+		if upgrade {
+			os.Remove(segPath(c.dir, id))
+		} else if err := c.quarantine(segPath(c.dir, id)); err != nil {
+			return rep, err
 		}
 	}
-	return len(keep), nil
+	c.segs.forget(scan.legacy)
+	c.noteRepair(rep.String())
+	return rep, nil
 }
 
-// argsOf rebuilds the SetArgs that stored entry e, from e and its record.
-func (c *Cache) argsOf(e []byte) (*SetArgs, error) {
-	r, err := c.segs.record(e)
+// refill lays the segment table and the entries into a fresh layout.
+func (c *Cache) refill(scan *logScan, keep []*logRec, rep *RebuildReport) error {
+	x, t := c.idx, c.tx
+	slots := map[uint32]uint32{}
+	var segBytes, inline, tomb uint64
+	for i, f := range scan.segs {
+		if i >= maxSegSlots {
+			return fmt.Errorf("%w: %d segment files, the table holds %d", ErrFull, len(scan.segs), maxSegSlots)
+		}
+		so := offSegTable + int64(i)*segSlotSize
+		putU32(x.m, so, f.id)
+		putU32(x.m, so+4, uint32(f.end))
+		slots[f.id] = uint32(i)
+		segBytes += uint64(f.end - segHeader)
+		tomb += uint64(f.dead)
+	}
+	putU32(x.m, offSegCount, uint32(len(scan.segs)))
+	putU64(x.m, offSegBytes, segBytes)
+	putU64(x.m, offTombBytes, tomb)
+	putU64(x.m, offLogSeq, scan.maxSeq+1)
+	// New records go to a new segment: the old ones' tails may hold the
+	// appends of a writer whose transaction never committed.
+	putU32(x.m, offActiveSeg, 0)
+	live := map[uint32]int64{}
+	var placed []uint32
+	for _, r := range keep {
+		slot := slots[r.seg]
+		id, size, err := c.linkRecord(t, r, slot)
+		if errors.Is(err, os.ErrNotExist) {
+			rep.Missing++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		placed = append(placed, id)
+		live[slot] += int64(r.n)
+		inline += uint64(r.n)
+		if err := t.addU64(offSize, size); err != nil {
+			return err
+		}
+	}
+	for slot, n := range live {
+		putU64(x.m, offSegTable+int64(slot)*segSlotSize+8, uint64(n))
+	}
+	putU64(x.m, offInline, inline)
+	// The store and access orders, by (store time, rowid): appended in
+	// that order, each finds its place at the tail at once.
+	slices.SortStableFunc(placed, func(a, b uint32) int {
+		ea, eb := x.entry(a), x.entry(b)
+		if c := cmp.Compare(getF64(ea, eStoreTime), getF64(eb, eStoreTime)); c != 0 {
+			return c
+		}
+		return cmp.Compare(getU64(ea, eRowid), getU64(eb, eRowid))
+	})
+	for _, id := range placed {
+		if err := t.relink(polList, id); err != nil {
+			return err
+		}
+		if err := t.relink(lruList, id); err != nil {
+			return err
+		}
+	}
+	rep.Entries = len(placed)
+	return nil
+}
+
+// linkRecord makes an entry for the put record r (in segment table slot
+// slot), at the end of insertion order. It returns os.ErrNotExist when the
+// record names a value file that is gone, and the file's size otherwise.
+func (c *Cache) linkRecord(t *tx, lr *logRec, slot uint32) (uint32, int64, error) {
+	loc := make([]byte, entrySize)
+	putU32(loc, eSegID, lr.seg)
+	putU32(loc, eRecOff, lr.off)
+	putU32(loc, eRecLen, lr.n)
+	r, err := c.segs.record(loc)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	fl := getU32(e, eFlags)
-	n, err := r.plainLen()
+	m := r.meta()
+	var size int64
+	if f := string(r.file()); f != "" {
+		full, ok := c.valuePath(f)
+		if !ok {
+			return 0, 0, os.ErrNotExist
+		}
+		st, err := os.Stat(full)
+		if err != nil {
+			return 0, 0, os.ErrNotExist
+		}
+		size = st.Size()
+	}
+	key := Typed{Kind: r.keyKind(), Bytes: r.key()}
+	h := hashTyped(key)
+	id, err := c.insertEntry(t, h, key, m.rowid)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	val, err := r.plainValue(make([]byte, n))
+	e, err := t.ent(id)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	a := &SetArgs{
-		Key:       Typed{Kind: r.keyKind(), Bytes: r.key()},
-		Value:     Typed{Kind: Kind(fl >> shiftVal & kindMask), Bytes: val},
-		Mode:      Mode(fl >> shiftMode & kindMask),
-		File:      string(r.file()),
-		Size:      int64(getU64(e, eSize)),
-		HasTag:    fl&flagTag != 0,
-		Tag:       Typed{Kind: r.tagKind(), Bytes: r.tag()},
-		HasExpire: fl&flagExpire != 0,
-		Expire:    getF64(e, eExpireTime),
-		Now:       getF64(e, eStoreTime),
+	flags := uint32(flagLive) | uint32(r.keyKind())<<shiftKey | uint32(r.valKind())<<shiftVal | uint32(r.mode())<<shiftMode
+	if m.flags&recTag != 0 {
+		flags |= flagTag | uint32(r.tagKind())<<shiftTag
 	}
-	if a.Value.Kind == KindInt || a.Value.Kind == KindFloat {
-		var n [8]byte
-		putU64(n[:], 0, getU64(e, eNum))
-		a.Value.Bytes = n[:]
+	if len(r.file()) > 0 {
+		flags |= flagFile
 	}
-	return a, a.check()
+	if m.flags&recExpire != 0 {
+		flags |= flagExpire
+		putF64(e, eExpireTime, m.expire)
+	}
+	putU32(e, eFlags, flags)
+	putU32(e, eSegID, lr.seg)
+	putU32(e, eSegSlot, slot)
+	putU32(e, eRecOff, lr.off)
+	putU32(e, eRecLen, lr.n)
+	putF64(e, eStoreTime, m.store)
+	putF64(e, eAccessTime, m.store)
+	putU64(e, eSize, uint64(size))
+	if k := r.valKind(); (k == KindInt || k == KindFloat) && len(r.value()) == 8 {
+		putU64(e, eNum, getU64(r.value(), 0))
+	}
+	if err := t.freqPlace(id); err != nil {
+		return 0, 0, err
+	}
+	if m.flags&recExpire != 0 {
+		if err := t.heapUpdate(expiryHeap, id); err != nil {
+			return 0, 0, err
+		}
+	}
+	return id, size, nil
+}
+
+// publishPrivate writes a private copy of the index rebuilt in memory
+// (ordered and network modes) to the file: the sequence number made odd
+// first, so processes in local mode wait, then everything but the magic,
+// then the magic and an even sequence number.
+func (c *Cache) publishPrivate() error {
+	x, t := c.idx, c.tx
+	var b [8]byte
+	if _, err := x.f.ReadAt(b[:], offSeq); err != nil {
+		return fmt.Errorf("read index: %w", mapErrno(err))
+	}
+	fileSeq := getU64(b[:], 0) | 1
+	putU64(b[:], 0, fileSeq)
+	if err := writeAt(x.f, b[:], offSeq); err != nil {
+		return err
+	}
+	t.endOp()
+	atomic.StoreUint64(x.seqPtr(), fileSeq)
+	clear(x.m[:8])
+	end := int64(x.u64(offFileSize))
+	if err := writeAt(x.f, x.m[:end], 0); err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	if c.opts.Sync {
+		if err := syncFile(x.f); err != nil {
+			return err
+		}
+	}
+	copy(x.m[:8], idxMagic)
+	atomic.StoreUint64(x.seqPtr(), fileSeq+1)
+	if err := writeAt(x.f, x.m[:offSeq+8], 0); err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	if c.opts.Sync {
+		if err := syncFile(x.f); err != nil {
+			return err
+		}
+	}
+	t.allocs = t.allocs[:0]
+	if x.io == ioOrdered {
+		return dropPages(x.m, 0, end)
+	}
+	c.netSeq, c.netLoaded = fileSeq+1, true
+	return nil
 }

@@ -19,6 +19,9 @@ import (
 //	0   magic "DCGSEG01"
 //	8   version u32 | id u32
 //	16  index instance id u64
+//	24  createSeq u64: the cache's record sequence number when the segment
+//	    was made (compaction drops a delete record only when every other
+//	    segment was made after it: see compact.go)
 //	64  records
 //
 // The segment table in the index header holds, per slot, the segment id,
@@ -322,6 +325,7 @@ func (t *tx) newSegment() (uint32, uint32, error) {
 	putU32(hdr[:], 8, formatVersion)
 	putU32(hdr[:], 12, id)
 	putU64(hdr[:], 16, s.inst)
+	putU64(hdr[:], 24, x.u64(offLogSeq))
 	if err := writeAt(f, hdr[:], 0); err != nil {
 		f.Close()
 		os.Remove(f.Name())

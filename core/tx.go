@@ -21,6 +21,7 @@ type tx struct {
 	removes    []string // value files to delete once the transaction commits
 	segRemoves []uint32 // segments to delete once the transaction commits
 	recBuf     []byte   // reused to encode records
+	keyBuf     []byte   // reused for the key of a delete record
 	zBuf       []byte   // reused to compress values
 	z          lz4.Compressor
 	allocs     []span // regions allocated in this transaction (private modes)

@@ -113,20 +113,35 @@ func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
 			mode |= recCompressed
 		}
 	}
-	n := int(recordLen(len(key.Bytes), len(tag.Bytes), len(a.File), len(val.Bytes)))
-	if cap(t.recBuf) < n {
-		t.recBuf = make([]byte, n)
+	rowid, err := c.rowidFor(t, id)
+	if err != nil {
+		return err
 	}
-	rec := encodeRecord(t.recBuf[:n], key, tag, a.File, val, mode)
+	m := recMeta{op: opPut, rowid: rowid, store: a.Now, size: uint64(a.Size)}
+	if a.HasExpire {
+		m.flags |= recExpire
+		m.expire = a.Expire
+	}
+	if a.HasTag {
+		m.flags |= recTag
+	}
+	if a.Value.Kind == KindInt || a.Value.Kind == KindFloat {
+		// The number goes into the record too, so a rebuild finds it.
+		val.Bytes = a.Value.Bytes
+	}
+	rec, err := t.encode(key, tag, a.File, val, mode, &m)
+	if err != nil {
+		return err
+	}
 	seg, slot, off, err := t.appendRecord(rec)
 	if err != nil {
 		return err
 	}
 	if id == nilID {
-		if id, err = c.insertEntry(t, h, key); err != nil {
+		if id, err = c.insertEntry(t, h, key, rowid); err != nil {
 			return err
 		}
-	} else if err := c.releaseValue(t, id, false); err != nil {
+	} else if err := c.releaseValue(t, id, false, false); err != nil {
 		return err
 	}
 	e, err := t.ent(id)
@@ -192,19 +207,32 @@ func (t *tx) reorder(id uint32) error {
 	return t.freqPlace(id)
 }
 
-// insertEntry allocates an entry for a new key at the end of insertion
-// order, with SQLite's rowid rule: one past the largest.
-func (c *Cache) insertEntry(t *tx, h uint64, key Typed) (uint32, error) {
-	if err := t.ensureBuckets(); err != nil {
-		return 0, err
-	}
-	var rowid uint64 = 1
-	if tail := t.x.u32(offInsTail); tail != nilID {
-		e, err := t.rd(tail)
+// rowidFor returns entry id's rowid, or for a new key (nilID) the next one
+// by SQLite's rule: one past the largest.
+func (c *Cache) rowidFor(t *tx, id uint32) (uint64, error) {
+	if id == nilID {
+		id = t.x.u32(offInsTail)
+		if id == nilID {
+			return 1, nil
+		}
+		e, err := t.rd(id)
 		if err != nil {
 			return 0, err
 		}
-		rowid = getU64(e, eRowid) + 1
+		return getU64(e, eRowid) + 1, nil
+	}
+	e, err := t.rd(id)
+	if err != nil {
+		return 0, err
+	}
+	return getU64(e, eRowid), nil
+}
+
+// insertEntry allocates an entry for a new key at the end of insertion
+// order, under the rowid rowidFor gave.
+func (c *Cache) insertEntry(t *tx, h uint64, key Typed, rowid uint64) (uint32, error) {
+	if err := t.ensureBuckets(); err != nil {
+		return 0, err
 	}
 	id, e, err := t.allocEntry()
 	if err != nil {
@@ -226,8 +254,10 @@ func (c *Cache) insertEntry(t *tx, h uint64, key Typed) (uint32, error) {
 }
 
 // releaseValue drops the accounting of entry id's current record and value
-// file, scheduling the file's deletion unless keepFile.
-func (c *Cache) releaseValue(t *tx, id uint32, keepFile bool) error {
+// file, scheduling the file's deletion unless keepFile. With tombstone it
+// also appends a delete record for the key, so a rebuild of the index from
+// the segments does not bring the entry back.
+func (c *Cache) releaseValue(t *tx, id uint32, keepFile, tombstone bool) error {
 	e, err := t.rd(id)
 	if err != nil {
 		return err
@@ -236,12 +266,22 @@ func (c *Cache) releaseValue(t *tx, id uint32, keepFile bool) error {
 	if n == 0 {
 		return nil
 	}
-	if !keepFile && getU32(e, eFlags)&flagFile != 0 {
+	file := !keepFile && getU32(e, eFlags)&flagFile != 0
+	if file || tombstone {
+		var key Typed
 		if err := t.segs.withRecord(e, func(r record) error {
-			t.removes = append(t.removes, string(r.file()))
+			if file {
+				t.removes = append(t.removes, string(r.file()))
+			}
+			key = Typed{Kind: r.keyKind(), Bytes: append(t.keyBuf[:0], r.key()...)}
 			return nil
 		}); err != nil {
 			return err
+		}
+		if tombstone {
+			if err := t.appendDelete(key); err != nil {
+				return err
+			}
 		}
 	}
 	if err := t.segLive(getU32(e, eSegSlot), -n); err != nil {
@@ -264,7 +304,7 @@ func (c *Cache) removeEntry(t *tx, id uint32, keepFile bool) error {
 	if err != nil {
 		return err
 	}
-	if err := c.releaseValue(t, id, keepFile); err != nil {
+	if err := c.releaseValue(t, id, keepFile, true); err != nil {
 		return err
 	}
 	if err := t.unlink(insList, id); err != nil {
@@ -399,11 +439,16 @@ func (c *Cache) Touch(call Call, key Typed, expire float64, hasExpire bool, now 
 		if hasExpire {
 			putU32(e, eFlags, fl|flagExpire)
 			putF64(e, eExpireTime, expire)
-			return t.heapUpdate(expiryHeap, id)
+			err = t.heapUpdate(expiryHeap, id)
+		} else {
+			putU32(e, eFlags, fl&^flagExpire)
+			putF64(e, eExpireTime, 0)
+			err = t.heapRemove(expiryHeap, id)
 		}
-		putU32(e, eFlags, fl&^flagExpire)
-		putF64(e, eExpireTime, 0)
-		return t.heapRemove(expiryHeap, id)
+		if err != nil {
+			return err
+		}
+		return c.rewriteRecord(t, id, nil)
 	})
 }
 
@@ -475,6 +520,9 @@ func (c *Cache) incrLive(t *tx, id uint32, delta Typed, now float64) (Typed, err
 	putU64(w, eNum, le.Uint64(out.Bytes))
 	putF64(w, eStoreTime, now)
 	c.accessed(w, now)
+	if err := c.rewriteRecord(t, id, out.Bytes); err != nil {
+		return Typed{}, err
+	}
 	return out, t.reorder(id)
 }
 

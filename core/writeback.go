@@ -177,6 +177,7 @@ func (c *Cache) recoverFile() (uint64, error) {
 			return 0, err
 		}
 		putU64(j.m, jrnOffEpoch, getU64(j.m, jrnOffEpoch)+1)
+		c.trimLog()
 	}
 	j.used = jrnStart
 	putU64(j.m, jrnOffUsed, 0)
