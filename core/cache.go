@@ -131,9 +131,11 @@ func open(dir string, o Options) (_ *Cache, err error) {
 	// (it is re-sealed at the end of each operation), and a dead one is
 	// rolled back by read's stuck-writer repair.
 	if err := c.read(c.idx.validate); err != nil {
-		if !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) || c.readOnly {
+		if !errors.Is(err, ErrCorrupted) || c.readOnly {
 			return nil, err
 		}
+		// (An index of a newer format is rebuilt too, when its segments
+		// are of this build's format; rebuildLocked refuses newer ones.)
 		if err := c.repairDamaged(err); err != nil {
 			return nil, err
 		}
@@ -339,7 +341,7 @@ func (c *Cache) repairDamaged(found error) error {
 		}
 		// Another process may have repaired it already.
 		err := c.idx.validate()
-		if err == nil || !errors.Is(err, ErrCorrupted) || errors.Is(err, errNewerFormat) {
+		if err == nil || !errors.Is(err, ErrCorrupted) {
 			return err
 		}
 		if c.idx.legacy() {
@@ -384,7 +386,7 @@ func (c *Cache) recreate(nextSeg uint32) error {
 // directory and every id the index handed out.
 func (c *Cache) nextFreeSegment() uint32 {
 	next := uint32(1)
-	if c.idx.stateOK() {
+	if n, err := c.idx.fileBytes(); err == nil && n >= headerSize && c.idx.stateOK() {
 		next = c.idx.u32(offNextSeg)
 	}
 	names, _ := filepath.Glob(filepath.Join(c.dir, filePrefix+"-*.seg"))

@@ -86,6 +86,11 @@ func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error
 
 	x, t := c.idx, c.tx
 	nextSeg := c.nextFreeSegment()
+	// A missing or emptied file first gets room for a header, so that
+	// the stores below do not fault.
+	if err := growFile(x.f, headerSize); err != nil {
+		return rep, fmt.Errorf("rebuild index: %w", err)
+	}
 	if x.io == ioShared {
 		t.beginOp()
 		clear(x.m[:8])
