@@ -48,7 +48,7 @@
 extern "C" {
 #endif
 
-#define DCG_ABI_VERSION 5
+#define DCG_ABI_VERSION 6
 
 enum {
     DCG_OK = 0,
@@ -205,6 +205,13 @@ int dcg_check(uint64_t handle, uint64_t owner, double timeout, int fix,
  * 0 on a local one, -DCG_CLOSED for a closed handle.
  */
 int dcg_filesystem(uint64_t handle, unsigned char *out, int64_t outcap);
+
+/*
+ * Returns 1 and writes what the last rebuild of the index from the segments
+ * found (NUL-terminated, truncated to outcap) to out, 0 when the index was
+ * not rebuilt since the handle was opened, -DCG_CLOSED for a closed handle.
+ */
+int dcg_repair_note(uint64_t handle, unsigned char *out, int64_t outcap);
 
 /* [out] out[3]: goroutines, Go heap bytes in use, open handles (leak tests). */
 int dcg_runtime(int64_t *out);

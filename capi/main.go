@@ -25,7 +25,7 @@ import (
 // abiVersion changes whenever an export's signature, a buffer layout or a
 // flag's meaning does; the Python layer refuses a library with another
 // version.
-const abiVersion = 5
+const abiVersion = 6
 
 // Status codes, stable across versions.
 const (
@@ -519,6 +519,28 @@ func dcg_filesystem(h C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
 	}
 	if len(out) > 0 {
 		out[copy(out[:len(out)-1], name)] = 0
+	}
+	return 1
+}
+
+// dcg_repair_note writes what the last rebuild of the index found (on open
+// or later) into out (NUL-terminated) and returns 1, or returns 0 when the
+// index was not rebuilt; a closed handle gives -DCG_CLOSED.
+//
+//export dcg_repair_note
+func dcg_repair_note(h C.uint64_t, outp *C.uchar, outcap C.int64_t) (st C.int) {
+	out := bytesOf(outp, outcap)
+	defer guard(out, &st)
+	c := lookup(h)
+	if c == nil {
+		return -stClosed
+	}
+	note := c.LastRepair()
+	if note == "" {
+		return 0
+	}
+	if len(out) > 0 {
+		out[copy(out[:len(out)-1], note)] = 0
 	}
 	return 1
 }

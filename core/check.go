@@ -95,11 +95,13 @@ func (c *Cache) rebuild(call Call, reason string) (RebuildReport, error) {
 			c.lock.release()
 		}
 	}()
-	if depth != 1 {
-		return RebuildReport{}, fmt.Errorf("%w: the index can not be rebuilt inside a transaction", ErrInvalid)
-	}
-	if err := c.recover(); err != nil && !errors.Is(err, ErrCorrupted) {
-		return RebuildReport{}, err
+	// Inside a transaction (Python's check() holds one), the rebuild reads
+	// the transaction's appends with the rest and cuts the journal: what
+	// the transaction did so far can no longer be rolled back.
+	if depth == 1 {
+		if err := c.recover(); err != nil && !errors.Is(err, ErrCorrupted) {
+			return RebuildReport{}, err
+		}
 	}
 	return c.rebuildLocked(reason, false)
 }

@@ -64,8 +64,11 @@ func segmentFiles(dir string) (map[uint32]string, error) {
 	return out, nil
 }
 
-// scanLog reads every segment file in dir.
-func scanLog(dir string) (*logScan, error) {
+// scanLog reads every segment file in dir. A segment the index still
+// lists (listed, when the index is readable) is read whatever its header
+// says: its records carry their own checksums, and a header damaged to
+// look foreign or newer would otherwise take every record with it.
+func scanLog(dir string, listed func(uint32) bool) (*logScan, error) {
 	files, err := segmentFiles(dir)
 	if err != nil {
 		return nil, err
@@ -77,7 +80,7 @@ func scanLog(dir string) (*logScan, error) {
 	slices.Sort(ids)
 	s := &logScan{keys: map[string]*logRec{}}
 	for _, id := range ids {
-		if err := s.scanSegment(id, files[id]); err != nil {
+		if err := s.scanSegment(id, files[id], listed != nil && listed(id)); err != nil {
 			return nil, err
 		}
 	}
@@ -95,7 +98,7 @@ func scanLog(dir string) (*logScan, error) {
 }
 
 // scanSegment reads one segment file's records into s.
-func (s *logScan) scanSegment(id uint32, path string) error {
+func (s *logScan) scanSegment(id uint32, path string, listed bool) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -103,19 +106,21 @@ func (s *logScan) scanSegment(id uint32, path string) error {
 	if err != nil {
 		return fmt.Errorf("read segment: %w", mapErrno(err))
 	}
-	if len(b) < segHeader || string(b[:8]) != segMagic || getU32(b, 12) != id {
+	switch v := getU32(b, 8); {
+	case len(b) < segHeader:
 		s.foreign = append(s.foreign, path)
 		return nil
-	}
-	switch v := getU32(b, 8); v {
-	case formatVersion:
-	case 1:
+	case listed:
+	case string(b[:8]) != segMagic || getU32(b, 12) != id:
+		s.foreign = append(s.foreign, path)
+		return nil
+	case v == formatVersion:
+	case v == 1:
 		s.legacy = append(s.legacy, id)
 		return nil
+	case v > formatVersion && v < formatVersion+64:
+		return fmt.Errorf("%w: segment %s has format %d, this build reads %d (%w)", ErrCorrupted, path, v, formatVersion, errNewerFormat)
 	default:
-		if v > formatVersion {
-			return fmt.Errorf("%w: segment %s has format %d, this build reads %d (%w)", ErrCorrupted, path, v, formatVersion, errNewerFormat)
-		}
 		s.foreign = append(s.foreign, path)
 		return nil
 	}

@@ -30,6 +30,7 @@ type RebuildReport struct {
 	Reason   string // why the index was rebuilt
 	Entries  int    // entries that came back
 	Deleted  int    // keys whose newest record is a delete record
+	Refuted  int    // keys left out because the index shows them deleted or their newest record damaged
 	Missing  int    // entries left out because their value file is gone
 	Records  int    // whole records read
 	Damaged  int64  // bytes of damaged records skipped
@@ -39,6 +40,9 @@ type RebuildReport struct {
 
 func (r RebuildReport) String() string {
 	s := fmt.Sprintf("%s: the index was rebuilt from %d segment files: %d entries came back", r.Reason, r.Segments, r.Entries)
+	if r.Refuted > 0 {
+		s += fmt.Sprintf(", %d left out because the index shows them deleted or their newest record damaged", r.Refuted)
+	}
 	if r.Missing > 0 {
 		s += fmt.Sprintf(", %d left out because their value file is missing", r.Missing)
 	}
@@ -69,15 +73,29 @@ func (c *Cache) noteRepair(s string) {
 // writer lock and has no transaction open.
 func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error) {
 	rep := RebuildReport{Reason: reason}
-	scan, err := scanLog(c.dir)
+	// While the index header holds, its entries witness which keys exist
+	// and which record is each one's newest: a key it does not have was
+	// deleted, even if damage to a segment took the delete record with it,
+	// and a key whose newest record is damaged must not come back with an
+	// older one.
+	var wit *witness
+	var listed func(uint32) bool
+	if ok, _ := c.idx.initialised(); ok && !upgrade && c.idx.validateHeader() == nil {
+		wit, listed = c.witness(), c.segmentListed
+	}
+	scan, err := scanLog(c.dir, listed)
 	if err != nil {
 		return rep, err
 	}
 	rep.Records, rep.Damaged, rep.Segments, rep.Legacy = scan.records, scan.damaged, len(scan.segs), len(scan.legacy)
 	keep := make([]*logRec, 0, len(scan.keys))
-	for _, r := range scan.keys {
+	for k, r := range scan.keys {
 		if r.deleted {
 			rep.Deleted++
+			continue
+		}
+		if wit != nil && !wit.vouches(k, r) {
+			rep.Refuted++
 			continue
 		}
 		keep = append(keep, r)
@@ -107,7 +125,9 @@ func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error
 	}
 	atomic.StoreUint64(x.seqPtr(), odd)
 	t.opOpen = true
-	t.removes, t.segRemoves, t.allocs = t.removes[:0], t.segRemoves[:0], t.allocs[:0]
+	// Segments a compaction of an open transaction dropped are listed
+	// again; value files it released stay released.
+	t.segRemoves, t.allocs = t.segRemoves[:0], t.allocs[:0]
 	c.jrn.bypass = true
 	err = c.refill(scan, keep, &rep)
 	c.jrn.bypass = false
@@ -137,6 +157,46 @@ func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error
 	c.segs.forget(scan.legacy)
 	c.noteRepair(rep.String())
 	return rep, nil
+}
+
+// witness is what a readable index says about its live entries: where
+// each key's newest record is (by key hash), and how many entries are too
+// damaged to say anything.
+type witness struct {
+	at      map[uint64]uint64 // key hash -> segment id << 32 | offset
+	damaged int
+}
+
+// witness reads the index's entries.
+func (c *Cache) witness() *witness {
+	x := c.idx
+	w := &witness{at: map[uint64]uint64{}}
+	high := x.u32(offEntryHigh)
+	for id := uint32(firstEntryID); id < high; id++ {
+		e := x.entry(id)
+		if e == nil {
+			break
+		}
+		if !entryOK(e) {
+			w.damaged++
+			continue
+		}
+		if getU32(e, eFlags)&flagLive != 0 {
+			w.at[getU64(e, eHash)] = uint64(getU32(e, eSegID))<<32 | uint64(getU32(e, eRecOff))
+		}
+	}
+	return w
+}
+
+// vouches reports whether the winning record r of key k (kind byte and
+// bytes) may come back: the index points at that very record, or it does
+// not know the key but has damaged entries that may have been the key's.
+func (w *witness) vouches(k string, r *logRec) bool {
+	at, ok := w.at[hashTyped(Typed{Kind: Kind(k[0]), Bytes: []byte(k[1:])})]
+	if !ok {
+		return w.damaged > 0
+	}
+	return at == uint64(r.seg)<<32|uint64(r.off)
 }
 
 // refill lays the segment table and the entries into a fresh layout.

@@ -30,7 +30,7 @@ except ImportError as _error:  # pragma: no cover - a broken install
         'package, or run ./build.sh build in a checkout' % (_error,)
     ) from None
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 # The library's file name by platform, as the build names it.
 LIBNAME = library_filename()

@@ -43,6 +43,7 @@ EXPORTS = [
                          'int64_t outcap'),
     ('int64_t', 'dcg_fds', 'int32_t *fds, int64_t cap'),
     ('int', 'dcg_filesystem', 'uint64_t handle, char *out, int64_t outcap'),
+    ('int', 'dcg_repair_note', 'uint64_t handle, char *out, int64_t outcap'),
     ('int', 'dcg_runtime', 'int64_t *out'),
     ('int', 'dcg_mode', 'uint64_t handle'),
     ('uint32_t', 'dcg_crc32', 'uint32_t seed, char *buf, int64_t n'),

@@ -202,6 +202,25 @@ class NetworkFilesystemWarning(UserWarning):
     """
 
 
+# check(fix=True) moves the files it can not account for here, inside the
+# cache directory, rather than deleting them (python-diskcache deletes
+# them): a file a repair does not understand may be someone's data. The
+# engine puts segment files it can not account for in the same folder.
+QUARANTINE = 'quarantine'
+
+
+def _quarantine(folder, path):
+    """Move ``path`` into ``folder`` without overwriting an earlier file."""
+    os.makedirs(folder, exist_ok=True)
+    base = op.basename(path)
+    target = op.join(folder, base)
+    n = 0
+    while op.lexists(target):
+        n += 1
+        target = op.join(folder, '%s.%d' % (base, n))
+    os.replace(path, target)
+
+
 class CorruptionWarning(UserWarning):
     """The cache's index was damaged beyond repair and was replaced.
 
@@ -1015,10 +1034,10 @@ class Cache:
     def _warn_network_filesystem(self):
         mode = self._mode()
         if mode & _MODE_WAS_RESET:
+            note = _ffi.ffi.new('char[]', 1024)
+            _ffi.lib().dcg_repair_note(self._h(), note, 1024)
             warnings.warn(
-                'cache directory %s: the index was damaged beyond repair and was replaced '
-                'by an empty one (run check(fix=True) to remove the files of the lost '
-                'entries)' % self._directory,
+                'cache directory %s: %s' % (self._directory, _ffi.ffi.string(note).decode('utf-8', 'replace')),
                 CorruptionWarning,
                 stacklevel=3,
             )
@@ -1712,17 +1731,22 @@ class Cache:
                 for kind, message in found:
                     warnings.warn(message, UnknownFileWarning if kind == 3 else UserWarning)
                 known = {op.join(self._directory, name) for name in referenced}
-                for dirpath, _, files in os.walk(self._directory):
+                quarantine = op.join(self._directory, QUARANTINE)
+                for dirpath, dirs, files in os.walk(self._directory):
+                    if dirpath == self._directory and QUARANTINE in dirs:
+                        dirs.remove(QUARANTINE)
                     paths = [op.join(dirpath, name) for name in files]
-                    for full_path in set(paths) - known:
+                    for full_path in sorted(set(paths) - known):
                         if op.basename(full_path).startswith((_ENGINE_PREFIX,) + _PLACEHOLDERS):
                             continue
                         warnings.warn('unknown file: %s' % full_path, UnknownFileWarning)
                         if fix:
-                            os.remove(full_path)
+                            _quarantine(quarantine, full_path)
                 # The stock Disk's 256 directories stay when they empty.
                 stock = getattr(type(self._disk), 'filename', None) is Disk.filename
                 for dirpath, dirs, files in os.walk(self._directory):
+                    if dirpath == self._directory and QUARANTINE in dirs:
+                        dirs.remove(QUARANTINE)
                     if dirs or files or (stock and op.dirname(dirpath) == self._directory
                                          and _VALUE_DIR.match(op.basename(dirpath))):
                         continue

@@ -169,11 +169,11 @@ def test_byte_flips_in_every_file_kind(pristine, tmp_path):
     assert sum(stats[kind] for kind in KINDS) + stats['open refused'] == TRIALS
 
 
-def test_damaged_header_is_replaced_in_place(pristine, tmp_path):
+def test_damaged_header_is_rebuilt_in_place(pristine, tmp_path):
     """A flip in the index's checksummed state block: the cache opens with a
-    CorruptionWarning, empty, in the same file (a process that had it open
-    sees the new index), and check(fix=True) removes the lost entries'
-    files."""
+    CorruptionWarning that says how many entries came back, every entry
+    back, in the same file (a process that had it open sees the rebuilt
+    index), and check() finds nothing left to fix."""
     directory, items = pristine
     work = str(tmp_path / 'work')
     shutil.copytree(directory, work)
@@ -186,16 +186,65 @@ def test_damaged_header_is_replaced_in_place(pristine, tmp_path):
         byte = f.read(1)[0]
         f.seek(200)
         f.write(bytes([byte ^ 0x10]))
-    with pytest.warns(CorruptionWarning, match='damaged beyond repair'):
+    with pytest.warns(CorruptionWarning, match='%d entries came back' % len(items)):
         cache = diskcache_go.Cache(work, disk_min_file_size=2048)
     assert os.stat(index).st_ino == inode
-    assert len(cache) == 0 and cache.get('small-3') is None
-    assert other.get('small-3') is None and len(other) == 0
-    cache.check(fix=True)
-    cache.check(fix=True)
+    assert len(cache) == len(items) == len(other)
+    assert read_all(cache, items, False) == len(items)
+    assert read_all(other, items, False) == len(items)
     assert cache.check() == []
-    assert not glob.glob(op.join(work, '**', '*.val'), recursive=True)
     cache.set('after', b'works')
     assert other.get('after') == b'works'
     other.close()
     cache.close()
+
+
+@pytest.mark.parametrize('damage', ['removed', 'emptied', 'half', 'magic'])
+def test_lost_index_comes_back_from_the_segments(pristine, tmp_path, damage):
+    """The index file removed, emptied, cut in half or without its magic:
+    every entry comes back from the segments, announced by a
+    CorruptionWarning, and check() calls none of the engine's files
+    unknown (check(fix=True) deleted them all before 2026-12-06)."""
+    directory, items = pristine
+    work = str(tmp_path / 'work')
+    shutil.copytree(directory, work)
+    index = op.join(work, 'cache.dcg')
+    if damage == 'removed':
+        os.remove(index)
+    elif damage == 'emptied':
+        os.truncate(index, 0)
+    elif damage == 'half':
+        os.truncate(index, op.getsize(index) // 2)
+    else:
+        with open(index, 'r+b') as f:
+            f.write(b'XXXXXXXX')
+    with pytest.warns(CorruptionWarning, match='rebuilt from'):
+        cache = diskcache_go.Cache(work, disk_min_file_size=2048)
+    try:
+        assert read_all(cache, items, False) == len(items) == len(cache)
+        assert 'gone' not in cache  # set and deleted in a transaction
+        warns = cache.check(fix=True)
+        assert not [w for w in warns if 'unknown' in str(w.message)], [str(w.message) for w in warns]
+        assert read_all(cache, items, False) == len(items)
+    finally:
+        cache.close()
+
+
+def test_check_fix_moves_unknown_files_aside(pristine, tmp_path):
+    """check(fix=True) reports a file it does not know and moves it into the
+    quarantine folder instead of deleting it; the engine's own files stay."""
+    directory, items = pristine
+    work = str(tmp_path / 'work')
+    shutil.copytree(directory, work)
+    stray = op.join(work, 'ab', 'notes.txt')
+    os.makedirs(op.dirname(stray), exist_ok=True)
+    with open(stray, 'w') as f:
+        f.write('mine')
+    with diskcache_go.Cache(work, disk_min_file_size=2048) as cache:
+        warns = cache.check(fix=True)
+        assert any('notes.txt' in str(w.message) for w in warns)
+        assert not op.exists(stray)
+        with open(op.join(work, 'quarantine', 'notes.txt')) as f:
+            assert f.read() == 'mine'
+        assert cache.check() == []
+        assert read_all(cache, items, False) == len(items)
