@@ -129,7 +129,9 @@ func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error
 	// again; value files it released stay released.
 	t.segRemoves, t.allocs = t.segRemoves[:0], t.allocs[:0]
 	c.jrn.bypass = true
+	c.segs.trusted.Store(true)
 	err = c.refill(scan, keep, &rep)
+	c.segs.trusted.Store(false)
 	c.jrn.bypass = false
 	if err != nil {
 		return rep, err

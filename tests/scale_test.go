@@ -140,6 +140,33 @@ func TestScale_OpenAndMemory(t *testing.T) {
 	if memLarge > memSmall+8<<20 {
 		t.Fatalf("private memory grew %d KiB reading the large cache vs %d KiB for the small one", memLarge>>10, memSmall>>10)
 	}
+	rebuildLarge(t, large, 1000000)
+}
+
+// rebuildLarge loses the index of the million-entry cache and times the
+// rebuild from the segments at the next open (docs/design.md quotes it).
+func rebuildLarge(t *testing.T, dir string, n int) {
+	if err := os.Remove(dir + "/cache.dcg"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c, err := core.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	took := time.Since(start)
+	got, err := c.Len()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != int64(n) {
+		t.Fatalf("rebuild brought back %d of %d entries", got, n)
+	}
+	if _, err := c.Get(core.Text(fmt.Sprint("key-", n-1)), 2, 0, make([]byte, 1<<12)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rebuild of the index from the segments, %d entries: %v (%s)", n, took, c.LastRepair())
 }
 
 // BenchmarkOpen measures open plus first get by cache size.
