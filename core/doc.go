@@ -9,7 +9,9 @@
 // which the caller (the Python layer) writes and names. Open costs the same
 // for ten entries or ten million, reads take no lock, writers take one
 // lock per directory and journal every change, so a writer killed at any
-// instruction is rolled back by the next one.
+// instruction is rolled back by the next one. The segments are the truth:
+// every change is a numbered record (deletes too), so an index that is
+// lost or damaged is rebuilt from them (rebuild.go).
 //
 // Use Open to get a Cache; every write takes a Call, which names the owner
 // of the writer lock (calls with the owner of an open transaction join it)
