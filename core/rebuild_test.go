@@ -109,10 +109,13 @@ func TestRebuild_IndexLostOrDamaged(t *testing.T) {
 		"newer format": func(t *testing.T, p string) { flip(t, p, 8, 0x07) },
 	}
 	for name, fn := range damage {
-		for _, network := range []core.NetworkMode{core.NetworkOff, core.NetworkOn} {
-			t.Run(fmt.Sprintf("%s/network=%v", name, network == core.NetworkOn), func(t *testing.T) {
+		for _, mode := range []string{"shared", "ordered", "network"} {
+			t.Run(name+"/"+mode, func(t *testing.T) {
 				dir := t.TempDir()
-				opts := &core.Options{SegmentSize: 32 << 10, Network: network}
+				opts := &core.Options{SegmentSize: 32 << 10, Sync: mode == "ordered"}
+				if mode == "network" {
+					opts.Network = core.NetworkOn
+				}
 				c, err := core.Open(dir, opts)
 				must(t, err)
 				churn(t, c, rand.New(rand.NewSource(int64(len(name)))), 3000)
