@@ -133,11 +133,15 @@ func (c *Cache) trimLog() {
 	end := int64(getU64(state, offActiveLen-offState))
 	next := getU32(state, offNextSeg-offState)
 	if active != 0 && end >= segHeader {
-		path := segPath(c.dir, active)
-		if st, err := os.Stat(path); err == nil && st.Size() > end {
-			// Best effort, as a failed trim only leaves what was there
-			// before this change: the next append overwrites it.
-			os.Truncate(path, end)
+		// Zeroes, not a truncation: another process's writer may have
+		// mapped the file and extended it ahead of its appends, and a
+		// store past a shrunk end would fault. Best effort: a failure
+		// only leaves what was there before this change.
+		if f, err := os.OpenFile(segPath(c.dir, active), os.O_WRONLY, 0); err == nil {
+			if st, err := f.Stat(); err == nil && st.Size() > end {
+				writeZeros(f, end, st.Size()-end)
+			}
+			f.Close()
 		}
 	}
 	files, err := segmentFiles(c.dir)

@@ -67,6 +67,42 @@ type segments struct {
 
 	wid uint32   // segment the writer's descriptor is open on
 	wf  *os.File // writer's descriptor
+	// wm maps the active segment writable (local mode without Sync), so an
+	// append is a copy into the page cache instead of a pwrite: a write
+	// system call was most of the cost a delete record added to a delete
+	// (about 1 µs of 9). The file is extended ahead of the appends, in
+	// steps, so a store never lands past its end (SIGBUS); wEnd is how far
+	// it is known to reach. Segment files never shrink while they are
+	// listed (trimLog zeroes instead of truncating), so wEnd stays true
+	// across transactions and processes.
+	wm   []byte
+	wEnd int64
+}
+
+// mapAppends reports whether appends go through the writable mapping.
+// Network mode needs pwrite (a mapping is not coherent between machines);
+// Sync needs every write seen by the power-loss test and ordered by fsync.
+func (s *segments) mapAppends() bool { return !s.net && !s.durable }
+
+// growStep is how far ahead of the appends the active segment's file is
+// extended.
+func (s *segments) growStep() int64 { return max(64<<10, min(1<<20, s.segSize/8)) }
+
+// put writes rec at off of the active segment.
+func (s *segments) put(f *os.File, rec []byte, off int64) error {
+	end := off + int64(len(rec))
+	if !s.mapAppends() || end > int64(len(s.wm)) {
+		return writeAt(f, rec, off)
+	}
+	if end > s.wEnd {
+		want := min(int64(len(s.wm)), (end+s.growStep()-1)/s.growStep()*s.growStep())
+		if err := growFile(f, want); err != nil {
+			return err
+		}
+		s.wEnd = want
+	}
+	copy(s.wm[off:end], rec)
+	return nil
 }
 
 func segPath(dir string, id uint32) string {
@@ -88,6 +124,12 @@ func (s *segments) close() error {
 			first = err
 		}
 		s.wf = nil
+	}
+	if s.wm != nil {
+		if err := unmap(s.wm); err != nil && first == nil {
+			first = err
+		}
+		s.wm, s.wEnd = nil, 0
 	}
 	return first
 }
@@ -265,8 +307,29 @@ func (s *segments) writer(active uint32) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
 	}
+	if err := s.mapWriter(f); err != nil {
+		f.Close()
+		return nil, err
+	}
 	s.wf, s.wid = f, active
 	return f, nil
+}
+
+// mapWriter maps the writer's segment for appends (see mapAppends).
+func (s *segments) mapWriter(f *os.File) error {
+	if !s.mapAppends() {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	m, err := mapShared(f, max(s.segSize, st.Size()), true)
+	if err != nil {
+		return err
+	}
+	s.wm, s.wEnd = m, st.Size()
+	return nil
 }
 
 // appendRecord writes rec at the end of the active segment, starting a new
@@ -286,7 +349,7 @@ func (t *tx) appendRecord(rec []byte) (id uint32, slot uint32, off int64, err er
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	if err := writeAt(f, rec, off); err != nil {
+	if err := s.put(f, rec, off); err != nil {
 		return 0, 0, 0, fmt.Errorf("append record: %w", err)
 	}
 	s.wDirty = true
@@ -348,6 +411,10 @@ func (t *tx) newSegment() (uint32, uint32, error) {
 			return 0, 0, err
 		}
 	}
+	if err := s.mapWriter(f); err != nil {
+		f.Close()
+		return 0, 0, err
+	}
 	s.wf, s.wid, s.wDirty = f, id, true
 	so := offSegTable + int64(slot)*segSlotSize
 	if err := t.saveRange(so, segSlotSize); err != nil {
@@ -378,6 +445,10 @@ func (s *segments) closeWriter() error {
 	}
 	err := s.wf.Close()
 	s.wf = nil
+	if uerr := unmap(s.wm); err == nil {
+		err = uerr
+	}
+	s.wm, s.wEnd = nil, 0
 	return err
 }
 
