@@ -6,6 +6,11 @@ library into the built ``diskcache_go`` package, so the installed package
 always carries its library.  The build logic itself lives in
 ``python/diskcache_go/_build.py`` (shared with ``./build.sh build``); it is
 loaded here by file path, without importing the package.
+
+``setup.py sdist`` (and ``python -m build --sdist``) also writes the Go
+modules the build needs into the sdist's ``vendor/`` (``go mod vendor``), so
+that installing the sdist needs no network; ``vendor/`` is never committed,
+and a git checkout builds in Go's module mode.
 """
 
 import importlib.util
@@ -16,6 +21,7 @@ import struct
 
 from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.sdist import sdist
 from setuptools.dist import Distribution
 
 try:  # distutils errors make setup() print "error: <message>" and exit 1
@@ -93,7 +99,20 @@ class build_go(build_ext):
         return {built: os.path.join(PKG_DIR, LIBRARY)}
 
 
-cmdclass = {"build_ext": build_go}
+class sdist_with_modules(sdist):
+    """sdist that carries the Go modules: after the release tree is made
+    from MANIFEST.in, ``go mod vendor`` writes them into its ``vendor/``,
+    and the build then uses ``go build -mod=vendor``."""
+
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        try:
+            _builder.vendor_modules(os.path.join(base_dir, "vendor"), module_root=HERE)
+        except _builder.BuildError as exc:
+            raise ExecError(str(exc)) from None
+
+
+cmdclass = {"build_ext": build_go, "sdist": sdist_with_modules}
 
 
 # -- platform tag -------------------------------------------------------------

@@ -11,11 +11,14 @@
 #   allows: build inside a manylinux container (e.g. manylinux2014, with Go
 #   installed) for a wheel that older distributions can install.
 # * the sdist, with `python -m build --sdist` (or `setup.py sdist` when the
-#   build package is missing): the Go and Python sources; installing it
-#   needs Go >= 1.22 and a C compiler.
+#   build package is missing): the Go and Python sources and the Go modules
+#   they import (`go mod vendor` writes them into the sdist's vendor/);
+#   installing it needs Go >= 1.22 and a C compiler, but no network for Go.
 #
 # Needs what `pip install .` needs (Go, a C compiler, pip reaching the
-# package index for the build requirements). $PYTHON picks the interpreter
+# package index for the build requirements), and Go reaching its module
+# proxy (or a module cache that holds go.mod's modules: `go mod download`)
+# to vendor the modules. $PYTHON picks the interpreter
 # (default: python3). Works unchanged on macOS, where the wheel is tagged
 # macosx_<version>_<arch>.
 set -euo pipefail
@@ -41,7 +44,9 @@ wheels=("$OUT"/diskcache_go-*.whl)
 wheel=${wheels[0]}
 
 printf '==> sdist\n'
-if "$PYTHON" -c 'import build' 2>/dev/null; then
+# (setuptools' build/ directory here would import as a namespace package:
+# pypa's build has a __file__.)
+if "$PYTHON" -c 'import build, sys; sys.exit(getattr(build, "__file__", None) is None)' 2>/dev/null; then
     "$PYTHON" -m build --sdist --outdir "$OUT" .
 else
     echo "(the build package is missing: using setup.py sdist; pip install build to use it)"

@@ -19,9 +19,11 @@ It only uses the standard library and works on Python >= 3.9.
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 #: The oldest Go release that can build the project (go.mod says ``go 1.22``).
 MIN_GO = (1, 22)
@@ -32,14 +34,56 @@ LIBRARY_BASENAME = "libdiskcache_go"
 #: Go package (relative to the module root) that holds the C exports.
 CAPI_PACKAGE = "./capi"
 
-GO_MISSING = (
-    "diskcache-go needs the Go toolchain (https://go.dev/dl/) to build from "
-    "source: {why}"
+#: Seconds between the "still building" lines printed while go build runs.
+#: pip hides a build's output unless run with -v, but turns its spinner on
+#: every line the build prints: these lines keep it turning.
+PROGRESS_INTERVAL = 5.0
+
+# The three things a build from source needs and a user may lack, each
+# reported in one sentence that says what to install or set ({why} is the
+# detail found).
+GO_NEEDED = (
+    "diskcache-go needs Go >= %d.%d to build from source; install it from "
+    "https://go.dev/dl/ (or with your package manager) or set $GO to a go "
+    "binary ({why})." % MIN_GO
+)
+CC_NEEDED = (
+    "diskcache-go needs a C compiler (gcc or clang) for cgo and its cffi "
+    "extension; install one (apt-get install gcc, dnf install gcc, apk add "
+    "build-base, or xcode-select --install on macOS) or set $CC to it ({why})."
+)
+DOWNLOAD_FAILED = (
+    "Go could not download the module{s} {modules} that diskcache-go needs; "
+    "set GOPROXY (and HTTPS_PROXY if you are behind an HTTP proxy) so that Go "
+    "can reach a module proxy{alternative}."
+)
+FROM_SDIST = ", or install from the sdist, which carries the modules"
+
+# Lines of Go's output that mean a module could not be fetched (proxy off,
+# no network, DNS, TLS, an HTTP error of the proxy, the checksum database).
+_DOWNLOAD_PATTERNS = (
+    "module lookup disabled",
+    "dial tcp",
+    "no such host",
+    "connection refused",
+    "i/o timeout",
+    "TLS handshake",
+    "proxyconnect",
+    "verifying module",
+    'Get "http',
+    "reading http",
+    "unrecognized import path",
+    "x509:",
 )
 
 
 class BuildError(Exception):
     """The library could not be built; the message says why."""
+
+
+def say(message):
+    """Print one progress line of the build (pip shows them with -v)."""
+    print("diskcache-go: %s" % message, flush=True)
 
 
 def library_suffix(platform=None):
@@ -76,6 +120,12 @@ def find_module_root(start=None):
     return root
 
 
+def vendored(root):
+    """True if *root* carries its Go modules in ``vendor/`` (an sdist does;
+    a git checkout does not, and builds in module mode)."""
+    return os.path.isfile(os.path.join(root, "vendor", "modules.txt"))
+
+
 def find_go():
     """Return the path of the ``go`` command, or raise :class:`BuildError`.
 
@@ -85,80 +135,18 @@ def find_go():
     path = shutil.which(go)
     if path is None:
         if go == "go":
-            why = "`go` was not found on PATH (PATH=%s)" % os.environ.get("PATH", "")
+            why = "`go` is not on PATH"
         else:
             why = "$GO=%r is not an executable" % go
-        raise BuildError(GO_MISSING.format(why=why))
+        raise BuildError(GO_NEEDED.format(why=why))
     return path
 
 
-def go_version(go):
-    """Return the (major, minor) version of the *go* binary."""
-    try:
-        out = subprocess.run(
-            [go, "env", "GOVERSION"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            universal_newlines=True,
-            check=False,
-        )
-    except OSError as exc:
-        raise BuildError(GO_MISSING.format(why="cannot run %s: %s" % (go, exc)))
-    text = out.stdout.strip()
-    m = re.search(r"go(\d+)\.(\d+)", text)
-    if out.returncode != 0 or m is None:
-        raise BuildError(
-            GO_MISSING.format(
-                why="`%s env GOVERSION` failed (exit %d):\n%s" % (go, out.returncode, text)
-            )
-        )
-    return int(m.group(1)), int(m.group(2))
-
-
-def build_library(outdir, module_root=None, go=None, verbose=True):
-    """Build the shared library into *outdir* and return its path.
-
-    Runs ``go build -buildmode=c-shared -trimpath -o OUTDIR/LIB ./capi`` in the
-    module root, then deletes the C header that go build writes next to the
-    library.  Raises :class:`BuildError` (with Go's own output) on failure.
-    """
-    root = find_module_root(module_root)
-    go = go or find_go()
-    version = go_version(go)
-    if version < MIN_GO:
-        raise BuildError(
-            GO_MISSING.format(
-                why="found Go %d.%d at %s, but Go >= %d.%d is required"
-                % (version + (go,) + MIN_GO)
-            )
-        )
-
-    outdir = os.path.abspath(outdir)
-    os.makedirs(outdir, exist_ok=True)
-    target = os.path.join(outdir, library_filename())
-    header = os.path.splitext(target)[0] + ".h"
-
-    cmd = [
-        go,
-        "build",
-        "-buildmode=c-shared",
-        "-trimpath",
-        # A source tree without git metadata (sdist) or owned by another user
-        # must build the same as a clone: don't stamp VCS info.
-        "-buildvcs=false",
-        "-o",
-        target,
-        CAPI_PACKAGE,
-    ]
-    env = dict(os.environ)
-    # c-shared needs cgo; say so explicitly so a missing C compiler gives
-    # cgo's clear error instead of "cgo is not enabled".
-    env["CGO_ENABLED"] = "1"
-    if verbose:
-        print("diskcache-go: (cd %s && %s)" % (root, " ".join(cmd)), flush=True)
+def _go_output(go, args, root=None, env=None):
+    """Run ``go ARGS`` and return (exit status, combined output)."""
     try:
         proc = subprocess.run(
-            cmd,
+            [go] + list(args),
             cwd=root,
             env=env,
             stdout=subprocess.PIPE,
@@ -167,19 +155,173 @@ def build_library(outdir, module_root=None, go=None, verbose=True):
             check=False,
         )
     except OSError as exc:
-        raise BuildError(GO_MISSING.format(why="cannot run %s: %s" % (go, exc)))
-    output = proc.stdout or ""
-    if proc.returncode != 0:
-        hint = ""
-        if "C compiler" in output:
-            hint = (
-                "\n(-buildmode=c-shared uses cgo, which needs a C compiler such "
-                "as gcc or clang on PATH, or named by $CC)"
-            )
+        raise BuildError(GO_NEEDED.format(why="cannot run %s: %s" % (go, exc)))
+    return proc.returncode, proc.stdout or ""
+
+
+def go_version(go):
+    """Return the (major, minor) version of the *go* binary."""
+    status, text = _go_output(go, ["env", "GOVERSION"])
+    text = text.strip()
+    m = re.search(r"go(\d+)\.(\d+)", text)
+    if status != 0 or m is None:
         raise BuildError(
-            "go build of the diskcache-go shared library failed (exit %d):\n%s%s"
-            % (proc.returncode, output.rstrip(), hint)
+            GO_NEEDED.format(
+                why="`%s env GOVERSION` failed (exit %d): %s" % (go, status, text or "no output")
+            )
         )
+    return int(m.group(1)), int(m.group(2))
+
+
+def check_go(go=None):
+    """Return the path of a go binary recent enough to build the project,
+    or raise :class:`BuildError` saying what to install."""
+    go = go or find_go()
+    version = go_version(go)
+    if version < MIN_GO:
+        raise BuildError(
+            GO_NEEDED.format(why="found Go %d.%d at %s" % (version + (go,)))
+        )
+    return go
+
+
+def check_c_compiler(go, env=None):
+    """Raise :class:`BuildError` unless the C compiler cgo will use (``$CC``,
+    or ``go env CC``: Go's default is gcc, clang on macOS and the BSDs)
+    can be found. Returns its command."""
+    env = os.environ if env is None else env
+    explicit = env.get("CC", "").strip()
+    if explicit:
+        cc = explicit
+    else:
+        status, out = _go_output(go, ["env", "CC"], env=env)
+        cc = out.strip().splitlines()[-1].strip() if status == 0 and out.strip() else "gcc"
+    try:
+        words = shlex.split(cc)
+    except ValueError:
+        words = cc.split()
+    program = words[0] if words else cc
+    if shutil.which(program, path=env.get("PATH")) is None:
+        if explicit:
+            why = "CC=%s, which was not found" % explicit
+        else:
+            why = "%s, the compiler Go uses by default, is not on PATH" % program
+        raise BuildError(CC_NEEDED.format(why=why))
+    return cc
+
+
+def failed_modules(output):
+    """The modules (``path@version``) Go's *output* says it could not
+    download; an empty list if the output does not show a download failure."""
+    failing = [line for line in output.splitlines() if any(p in line for p in _DOWNLOAD_PATTERNS)]
+    if not failing:
+        return []
+    found = []
+    for line in failing:
+        for module in re.findall(r"([\w.~-]+(?:/[\w.~-]+)+@v[\w.+-]+)", line):
+            if module not in found:
+                found.append(module)
+    if not found:  # "module lookup disabled by GOPROXY=off" names no module:
+        # the "go: downloading PATH VERSION" lines before it do.
+        for path, version in re.findall(r"^go: downloading (\S+) (\S+)$", output, re.M):
+            module = "%s@%s" % (path, version)
+            if module not in found:
+                found.append(module)
+    return found or ["listed in go.mod"]
+
+
+def download_error(modules, alternative=FROM_SDIST):
+    """The sentence for a failed module download of *modules*."""
+    return DOWNLOAD_FAILED.format(
+        s="s" if len(modules) > 1 else "",
+        modules=", ".join(modules),
+        alternative=alternative,
+    )
+
+
+def run_with_progress(cmd, cwd, env, doing, interval=None, verbose=True):
+    """Run *cmd* and return (exit status, combined output), printing
+    "still DOING (N s)" every *interval* seconds while it runs."""
+    interval = PROGRESS_INTERVAL if interval is None else interval
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            universal_newlines=True,
+        )
+    except OSError as exc:
+        raise BuildError(GO_NEEDED.format(why="cannot run %s: %s" % (cmd[0], exc)))
+    while True:
+        try:
+            output, _ = proc.communicate(timeout=interval)
+            break
+        except subprocess.TimeoutExpired:  # communicate() again loses nothing
+            if verbose:
+                say("still %s (%d s)" % (doing, time.monotonic() - start))
+    return proc.returncode, output or ""
+
+
+def build_library(outdir, module_root=None, go=None, verbose=True):
+    """Build the shared library into *outdir* and return its path.
+
+    Runs ``go build -buildmode=c-shared -trimpath -o OUTDIR/LIB ./capi`` in the
+    module root (with ``-mod=vendor`` when the root carries ``vendor/``, as
+    an sdist does), then deletes the C header that go build writes next to
+    the library. Checks Go's version and the C compiler first, and raises
+    :class:`BuildError` with one sentence saying what to install or set
+    (then Go's own output, if it ran) on failure.
+    """
+    root = find_module_root(module_root)
+    go = check_go(go)
+    env = dict(os.environ)
+    # c-shared needs cgo; say so explicitly so that Go does not quietly turn
+    # cgo off when it finds no C compiler (check_c_compiler reports that).
+    env["CGO_ENABLED"] = "1"
+    check_c_compiler(go, env)
+
+    outdir = os.path.abspath(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    target = os.path.join(outdir, library_filename())
+    header = os.path.splitext(target)[0] + ".h"
+
+    cmd = [go, "build", "-buildmode=c-shared", "-trimpath"]
+    if vendored(root):
+        # The sdist's modules; explicit, so that a GOFLAGS=-mod=mod in the
+        # environment can not send Go to the network.
+        cmd.append("-mod=vendor")
+    cmd += [
+        # A source tree without git metadata (sdist) or owned by another user
+        # must build the same as a clone: don't stamp VCS info.
+        "-buildvcs=false",
+        "-o",
+        target,
+        CAPI_PACKAGE,
+    ]
+    if verbose:
+        say(
+            "building the Go library %s (go build -buildmode=c-shared; about a minute "
+            "the first time, seconds once Go's build cache holds it)" % library_filename()
+        )
+        if vendored(root):
+            say("using the Go modules from vendor/ (no download)")
+        else:
+            say("using the Go modules from Go's module cache, downloading any it lacks through GOPROXY")
+        say("(cd %s && %s)" % (root, " ".join(cmd)))
+    start = time.monotonic()
+    status, output = run_with_progress(cmd, root, env, "building the Go library", verbose=verbose)
+    if status != 0:
+        modules = failed_modules(output)
+        if modules:
+            sentence = download_error(modules)
+        elif "C compiler" in output:
+            sentence = CC_NEEDED.format(why="go build could not run it")
+        else:
+            sentence = "go build of the diskcache-go shared library failed (exit %d)." % status
+        raise BuildError("%s\ngo build's output:\n%s" % (sentence, output.rstrip()))
     if output.strip() and verbose:
         print(output.rstrip(), flush=True)
     if os.path.exists(header):
@@ -187,11 +329,49 @@ def build_library(outdir, module_root=None, go=None, verbose=True):
     if not os.path.isfile(target):
         raise BuildError("go build succeeded but did not write %s" % target)
     if verbose:
-        print("diskcache-go: built %s" % target, flush=True)
+        say("built %s in %.0f s" % (target, time.monotonic() - start))
     return target
 
 
-def build_extension(outdir):
+def vendor_modules(dest, module_root=None, go=None, verbose=True):
+    """Write the Go modules the build needs into *dest* (an sdist's
+    ``vendor/``), so that the sdist builds with no network.
+
+    Copies the source tree's own ``vendor/`` if it has one (an unpacked
+    sdist), else runs ``go mod vendor -o DEST`` (which downloads what Go's
+    module cache lacks). Raises :class:`BuildError` on failure.
+    """
+    root = find_module_root(module_root)
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    if vendored(root):
+        if verbose:
+            say("copying vendor/ into the sdist")
+        shutil.copytree(os.path.join(root, "vendor"), dest)
+        return dest
+    go = check_go(go)
+    cmd = [go, "mod", "vendor", "-o", dest]
+    if verbose:
+        say("putting the Go modules into the sdist: (cd %s && %s)" % (root, " ".join(cmd)))
+    env = dict(os.environ)
+    # go mod vendor refuses -mod=vendor or -mod=readonly from GOFLAGS.
+    env["GOFLAGS"] = " ".join(
+        flag for flag in env.get("GOFLAGS", "").split() if not flag.startswith("-mod=")
+    )
+    status, output = run_with_progress(cmd, root, env, "vendoring the Go modules", verbose=verbose)
+    if status != 0:
+        modules = failed_modules(output)
+        if modules:
+            sentence = download_error(modules, alternative="")
+        else:
+            sentence = "go mod vendor failed (exit %d)." % status
+        raise BuildError("%s\ngo mod vendor's output:\n%s" % (sentence, output.rstrip()))
+    if not os.path.isfile(os.path.join(dest, "modules.txt")):
+        raise BuildError("go mod vendor succeeded but did not write %s" % os.path.join(dest, "modules.txt"))
+    return dest
+
+
+def build_extension(outdir, verbose=True):
     """Compile the cffi extension ``_dcg`` (the shim the package calls the
     library through) into ``outdir``."""
     spec = importlib.util.spec_from_file_location(
@@ -199,12 +379,23 @@ def build_extension(outdir):
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if verbose:
+        say("compiling the cffi extension _dcg (a few seconds)")
+    start = time.monotonic()
     try:
-        return module.build_extension(outdir)
+        built = module.build_extension(outdir)
     except ImportError as exc:
         raise BuildError("building the diskcache-go extension needs cffi (pip install cffi): %s" % exc) from None
     except Exception as exc:  # cffi reports compiler failures with its own types
-        raise BuildError("compiling the diskcache-go extension failed: %s" % exc) from None
+        text = str(exc)
+        if re.search(r"command '?[^']*'? failed|not found|No such file or directory", text) and (
+            "command" in text or "compiler" in text
+        ):
+            raise BuildError("%s\n%s" % (CC_NEEDED.format(why="compiling the extension failed"), text)) from None
+        raise BuildError("compiling the diskcache-go extension failed: %s" % text) from None
+    if verbose:
+        say("built %s in %.0f s" % (built, time.monotonic() - start))
+    return built
 
 
 def main(argv=None):
@@ -226,11 +417,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         build_library(args.outdir, module_root=args.module_root)
-        built = build_extension(args.outdir)
+        build_extension(args.outdir)
     except BuildError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
-    print("diskcache-go: built %s" % built, flush=True)
     return 0
 
 

@@ -1,7 +1,9 @@
 """Differential tests: ``diskcache.Cache`` (5.6.3, the reference) versus the
 candidate ``Cache`` on identical operation sequences.
 
-Written from /work/shared/spec/diskcache-api.md (sections 2, 3, 4.1, 5, 12).
+Written from python-diskcache 5.6.3's documented API (constants,
+exceptions, ``Disk``, ``Cache`` and the compatibility points listed in
+docs/api-contract.md).
 Every expiry-related test runs under the fake clock of ``conftest.py`` so
 that expire times are exact; nothing sleeps.
 

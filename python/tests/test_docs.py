@@ -70,3 +70,31 @@ def test_shell_block_runs(code, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, 'shell block failed:\n%s\n--- stdout\n%s\n--- stderr\n%s' % (
         code, result.stdout, result.stderr)
+
+
+def test_readme_tables_name_the_measured_releases():
+    """Both README tables (speed and comparison) name the releases of the
+    latest benchmark run (benchmarks/suite-*.json): a new run, or a table
+    edited by hand, must not leave them naming different versions."""
+    import glob
+    import json
+
+    runs = sorted(glob.glob(os.path.join(ROOT, 'benchmarks', 'suite-*.json')))
+    if not runs:
+        pytest.skip('no benchmark run stored')
+    with open(runs[-1], encoding='utf-8') as f:
+        impls = json.load(f)['impls']
+    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
+    headers = [line for line in readme.splitlines() if line.startswith('| ') and 'python-diskcache 5.6.3' in line]
+    assert len(headers) == 2, headers
+    names = {'diskcache': 'python-diskcache', 'diskcache_rs': 'diskcache_rs',
+             'pysciqlop_cache': 'pysciqlop_cache'}
+    for impl, name in names.items():
+        if impl not in impls:
+            continue
+        expected = '%s %s' % (name, impls[impl]['version'])
+        for header in headers:
+            assert expected in header, '%s: README header %r does not name %s' % (
+                os.path.basename(runs[-1]), header, expected)
+    assert 'diskcache-go %s' % impls['diskcache_go']['version'] in headers[0], headers[0]

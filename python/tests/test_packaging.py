@@ -7,12 +7,21 @@
   and passes a smoke test run from outside the repository, under this
   Python and under every other supported CPython found on the machine
   (python3.X on PATH, or pyenv's versions);
-* the sdist carries the Go and Python sources and ``pip install`` builds it;
+* the sdist carries the Go and Python sources and the Go modules
+  (``vendor/``), and ``pip install`` builds it, also with no network at all
+  (Go's proxy off, an empty module cache, pip ``--no-index``);
+* the build helper (``_build.py``) prints its progress and says in one
+  sentence what to install or set when Go is missing or too old, the C
+  compiler is missing or a Go module can not be downloaded (fake ``go``
+  scripts on PATH);
 * the version has one source, and the library is named per platform.
 
-The build tests need pip to reach the package index (build isolation and
-cffi); set ``DISKCACHE_GO_SKIP_PACKAGING=1`` to skip them offline. They take
-about a minute.
+The build tests need pip to reach the package index (build isolation, and
+the wheels the offline install uses) and Go to reach its module proxy (or a
+filled module cache) to vendor the modules into the sdist; set
+``DISKCACHE_GO_SKIP_PACKAGING=1`` to skip them offline. They take one to two
+minutes (the offline sdist install about 20 s with Go's build cache warm, 45 s
+cold).
 """
 
 import glob
@@ -287,7 +296,10 @@ def test_wheel_on_other_pythons(wheel, tmp_path, minor):
 @pytest.fixture(scope='module')
 def sdist(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('sdist'))
-    if importlib.util.find_spec('build') is not None:
+    spec = importlib.util.find_spec('build')
+    # (A build/ directory of setuptools in the working directory is found as
+    # a namespace package, with no origin: that is not pypa's build.)
+    if spec is not None and spec.origin not in (None, 'namespace'):
         _run([sys.executable, '-m', 'build', '--sdist', '--outdir', out, ROOT], cwd=ROOT, timeout=600)
     else:  # setuptools alone
         _run([sys.executable, 'setup.py', '-q', 'sdist', '--dist-dir', out], cwd=ROOT, timeout=600)
@@ -299,13 +311,24 @@ def sdist(tmp_path_factory):
 @build_tests
 def test_sdist_contents(sdist):
     version = _version()
-    assert os.path.basename(sdist) == 'diskcache_go-%s.tar.gz' % version
-    prefix = 'diskcache_go-%s/' % version
+    # PEP 625's name (setuptools >= 69.3, which `python -m build` installs);
+    # an older setuptools (the fallback without build) keeps the dash.
+    base = os.path.basename(sdist)
+    assert base in ('diskcache_go-%s.tar.gz' % version, 'diskcache-go-%s.tar.gz' % version), base
+    prefix = base[:-len('.tar.gz')] + '/'
     with tarfile.open(sdist) as tf:
         names = {name[len(prefix):] for name in tf.getnames() if name.startswith(prefix)}
     for required in ['setup.py', 'pyproject.toml', 'MANIFEST.in', 'LICENSE', 'README.md', 'CHANGELOG.md',
                      'go.mod', 'go.sum', 'PKG-INFO', 'python/diskcache_go/py.typed']:
         assert required in names, required
+    # The Go modules the build needs (go mod vendor), so that it needs no
+    # network: one package directory per module required by go.mod.
+    assert 'vendor/modules.txt' in names
+    with open(os.path.join(ROOT, 'go.mod'), encoding='utf-8') as f:
+        required_modules = re.findall(r'^\s*(?:require\s+)?([\w.~-]+(?:/[\w.~-]+)+)\s+v\S+', f.read(), re.M)
+    assert required_modules
+    for module in required_modules:
+        assert any(name.startswith('vendor/%s/' % module) and name.endswith('.go') for name in names), module
     for directory in ('capi', 'core'):
         sources = {os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, directory, '*.go'))}
         assert sources and sources <= names, sources - names
@@ -313,7 +336,7 @@ def test_sdist_contents(sdist):
               for p in glob.glob(os.path.join(PACKAGE, pattern))}
     assert python <= names, python - names
     built = [name for name in names if name.endswith(('.so', '.dylib', '.dll', '.pyd', '.h', '.pyc'))
-             and not name.startswith(('capi/', 'core/'))]
+             and not name.startswith(('capi/', 'core/', 'vendor/'))]
     assert not built, built
 
 
@@ -326,6 +349,65 @@ def test_sdist_builds_and_installs(sdist, tmp_path):
     env.pop('PYTHONPATH', None)
     _run([os.path.join(bin_dir, 'python'), '-m', 'pip', 'install', '-q', sdist], cwd=str(tmp_path), env=env,
          timeout=600)
+    _smoke(bin_dir, str(tmp_path))
+
+
+# The Go variables a user's environment may set that would change where the
+# offline install looks for modules; the offline test replaces them all.
+GO_NETWORK_VARS = ('GOPROXY', 'GOFLAGS', 'GOMODCACHE', 'GONOSUMDB', 'GONOPROXY', 'GOPRIVATE', 'GOSUMDB',
+                   'GOINSECURE', 'GOTOOLCHAIN', 'GOVCS')
+PROXY_VARS = ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy')
+
+
+@pytest.fixture(scope='module')
+def build_wheelhouse(tmp_path_factory):
+    """Wheels of setuptools, wheel and cffi (with pycparser), downloaded
+    while the network is allowed: what a user brings to an offline machine."""
+    out = str(tmp_path_factory.mktemp('build-wheelhouse'))
+    _run([sys.executable, '-m', 'pip', 'download', '--disable-pip-version-check', '--only-binary', ':all:',
+          '--dest', out, 'setuptools>=64', 'wheel', 'cffi>=1.15'], timeout=300)
+    return out
+
+
+def _offline_env(bin_dir, modcache):
+    """An environment with no network for Go or pip: Go's module proxy off,
+    an empty module cache, every HTTP proxy pointing at a closed port, pip
+    limited to local files. Go's build cache (GOCACHE) stays: it holds
+    compiled packages, never downloads."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in GO_NETWORK_VARS and key.lower() not in PROXY_VARS
+           and not key.startswith(('PIP_', 'PYTHON', 'VIRTUAL_ENV'))}
+    dead = 'http://127.0.0.1:9'
+    env.update(GOPROXY='off', GOMODCACHE=modcache, GOTOOLCHAIN='local',
+               http_proxy=dead, https_proxy=dead, all_proxy=dead, HTTP_PROXY=dead, HTTPS_PROXY=dead,
+               ALL_PROXY=dead, PIP_NO_INDEX='1', PIP_DISABLE_PIP_VERSION_CHECK='1',
+               PIP_ROOT_USER_ACTION='ignore')
+    env['PATH'] = os.pathsep.join([bin_dir, os.environ.get('PATH', '')])
+    return env
+
+
+@build_tests
+def test_sdist_installs_offline(sdist, build_wheelhouse, tmp_path):
+    """The sdist carries the Go modules it needs (vendor/), so it installs
+    with no network at all: Go's proxy off and an empty module cache, pip
+    with --no-index and --no-build-isolation (setuptools, wheel and cffi
+    come from wheels downloaded beforehand). Without vendor/ in the sdist,
+    go build stops with "module lookup disabled by GOPROXY=off"."""
+    if shutil.which('go') is None and not os.environ.get('GO'):
+        pytest.skip('installing from the sdist builds the library: it needs the Go toolchain')
+    modcache = tmp_path / 'empty-gomodcache'
+    modcache.mkdir()
+    bin_dir = _venv(sys.executable, str(tmp_path / 'venv'))
+    python = os.path.join(bin_dir, 'python')
+    env = _offline_env(bin_dir, str(modcache))
+    _run([python, '-m', 'pip', 'install', '-q', '--no-index', '--find-links', build_wheelhouse,
+          'setuptools>=64', 'wheel', 'cffi>=1.15'], cwd=str(tmp_path), env=env)
+    out = _run([python, '-m', 'pip', 'install', '-v', '--no-cache-dir', '--no-index', '--no-build-isolation', sdist],
+               cwd=str(tmp_path), env=env, timeout=600)
+    # pip -v shows the build's progress lines, which say where the modules came from.
+    assert 'diskcache-go: building the Go library' in out, out
+    assert 'Go modules from vendor/' in out, out
+    assert os.listdir(str(modcache)) == [], 'Go downloaded into the empty module cache'
     _smoke(bin_dir, str(tmp_path))
 
 
@@ -382,6 +464,211 @@ def test_setup_ships_the_platform_library():
     assert setup.LIBRARY == _load_builder().library_filename()
     with open(os.path.join(PACKAGE, '_ffi.py'), encoding='utf-8') as f:
         assert 'LIBNAME = library_filename()' in f.read()
+
+
+# -- the build helper's progress and messages (_build.py) --------------------
+#
+# A build from source needs Go, a C compiler and (outside an sdist) Go's
+# modules; each missing piece is reported in one sentence saying what to
+# install or set. Fake `go` scripts on PATH stand in for a too old Go and for
+# a failed download.
+
+FAKE_GO = r"""#!/bin/sh
+# A stand-in for go: `env GOVERSION`, `env CC`, `build` and `mod vendor`.
+[ -n "$FAKE_GO_LOG" ] && echo "$*" >> "$FAKE_GO_LOG"
+case "$1 $2" in
+"env GOVERSION") echo "%(version)s"; exit 0 ;;
+"env CC") echo "${CC:-gcc}"; exit 0 ;;
+esac
+%(build)s
+"""
+
+# What go build prints when the module proxy is off and the module cache
+# lacks the modules (copied from Go 1.26).
+GOPROXY_OFF_OUTPUT = """go: downloading github.com/cespare/xxhash/v2 v2.3.0
+go: downloading github.com/pierrec/lz4/v4 v4.1.33
+core/compact.go:6:2: module lookup disabled by GOPROXY=off
+core/compress.go:7:2: module lookup disabled by GOPROXY=off"""
+
+# A successful build: write the file named by -o (after sleeping $FAKE_GO_SLEEP).
+FAKE_BUILD_OK = r"""if [ "$1" = build ]; then
+    [ -n "$FAKE_GO_SLEEP" ] && sleep "$FAKE_GO_SLEEP"
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -o ]; then : > "$2"; fi
+        shift
+    done
+    exit 0
+fi
+exit 2
+"""
+
+
+def _fake_go(tmp_path, monkeypatch, version='go1.26.0', build=FAKE_BUILD_OK):
+    """Put a fake `go` first on PATH (and unset $GO); returns its path."""
+    bin_dir = tmp_path / 'fake-bin'
+    bin_dir.mkdir(exist_ok=True)
+    go = bin_dir / 'go'
+    go.write_text(FAKE_GO % {'version': version, 'build': build})
+    go.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', '')))
+    monkeypatch.delenv('GO', raising=False)
+    monkeypatch.delenv('CC', raising=False)
+    return str(go)
+
+
+def _module_root(tmp_path, vendor=False):
+    """A minimal module root: go.mod and capi/ (and vendor/modules.txt)."""
+    root = tmp_path / 'module'
+    (root / 'capi').mkdir(parents=True)
+    (root / 'go.mod').write_text('module example.com/m\n\ngo 1.22\n')
+    if vendor:
+        (root / 'vendor').mkdir()
+        (root / 'vendor' / 'modules.txt').write_text('# github.com/cespare/xxhash/v2 v2.3.0\n')
+    return str(root)
+
+
+def test_build_message_go_too_old(tmp_path, monkeypatch):
+    builder = _load_builder()
+    go = _fake_go(tmp_path, monkeypatch, version='go1.21.13')
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path))
+    message = str(info.value)
+    assert message == ('diskcache-go needs Go >= 1.22 to build from source; install it from '
+                       'https://go.dev/dl/ (or with your package manager) or set $GO to a go binary '
+                       '(found Go 1.21 at %s).' % go), message
+    assert not os.path.exists(str(tmp_path / 'out' / builder.library_filename()))
+
+
+def test_build_message_go_missing(tmp_path, monkeypatch):
+    builder = _load_builder()
+    empty = tmp_path / 'empty-bin'
+    empty.mkdir()
+    monkeypatch.setenv('PATH', str(empty))
+    monkeypatch.delenv('GO', raising=False)
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path))
+    assert str(info.value).startswith('diskcache-go needs Go >= 1.22 to build from source; install it from '
+                                      'https://go.dev/dl/'), info.value
+    assert str(info.value).endswith('(`go` is not on PATH).'), info.value
+    monkeypatch.setenv('GO', str(tmp_path / 'no-such-go'))
+    with pytest.raises(builder.BuildError) as info:
+        builder.find_go()
+    assert 'is not an executable' in str(info.value) and 'https://go.dev/dl/' in str(info.value)
+
+
+def test_build_message_c_compiler_missing(tmp_path, monkeypatch):
+    builder = _load_builder()
+    _fake_go(tmp_path, monkeypatch)
+    missing = str(tmp_path / 'no-such-dir' / 'cc')
+    monkeypatch.setenv('CC', missing)
+    log = tmp_path / 'go.log'
+    monkeypatch.setenv('FAKE_GO_LOG', str(log))
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path))
+    message = str(info.value)
+    assert message == ('diskcache-go needs a C compiler (gcc or clang) for cgo and its cffi extension; '
+                       'install one (apt-get install gcc, dnf install gcc, apk add build-base, or '
+                       'xcode-select --install on macOS) or set $CC to it (CC=%s, which was not found).'
+                       % missing), message
+    assert 'build' not in log.read_text().split(), 'go build ran although the compiler is missing'
+    # No $CC: the compiler Go would use by default (`go env CC`) is looked up.
+    monkeypatch.delenv('CC')
+    empty = tmp_path / 'bin-without-gcc'
+    empty.mkdir()
+    monkeypatch.setenv('PATH', '%s%s%s' % (tmp_path / 'fake-bin', os.pathsep, empty))
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path / 'again'))
+    assert str(info.value).startswith('diskcache-go needs a C compiler (gcc or clang)'), info.value
+    assert str(info.value).endswith('(gcc, the compiler Go uses by default, is not on PATH).'), info.value
+
+
+def test_build_message_c_compiler_missing_real_go(tmp_path, monkeypatch):
+    """The same check with the real Go toolchain: CC names a missing compiler."""
+    if shutil.which('go') is None:
+        pytest.skip('needs the Go toolchain')
+    builder = _load_builder()
+    monkeypatch.delenv('GO', raising=False)
+    monkeypatch.setenv('CC', str(tmp_path / 'missing-cc'))
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=ROOT)
+    assert str(info.value).startswith('diskcache-go needs a C compiler (gcc or clang)'), info.value
+
+
+def test_build_message_module_download_failed(tmp_path, monkeypatch):
+    builder = _load_builder()
+    _fake_go(tmp_path, monkeypatch, build='echo "%s"\nexit 1\n' % GOPROXY_OFF_OUTPUT)
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path))
+    sentence, _, rest = str(info.value).partition('\n')
+    assert sentence == ('Go could not download the modules github.com/cespare/xxhash/v2@v2.3.0, '
+                        'github.com/pierrec/lz4/v4@v4.1.33 that diskcache-go needs; set GOPROXY (and '
+                        'HTTPS_PROXY if you are behind an HTTP proxy) so that Go can reach a module proxy, '
+                        'or install from the sdist, which carries the modules.'), sentence
+    assert 'module lookup disabled by GOPROXY=off' in rest  # Go's own output follows
+    # A proxy that can not be reached: Go names the module in the error line.
+    output = ('core/compact.go:6:2: github.com/cespare/xxhash/v2@v2.3.0: Get '
+              '"https://proxy.example/github.com/cespare/xxhash/v2/@v/v2.3.0.zip": dial tcp: lookup '
+              'proxy.example: no such host')
+    assert builder.failed_modules(output) == ['github.com/cespare/xxhash/v2@v2.3.0']
+    assert builder.failed_modules('capi/capi.go:3:2: undefined: foo') == []
+
+
+def test_build_message_module_download_failed_real_go(tmp_path, monkeypatch):
+    """The real Go toolchain in this checkout (which has no vendor/), with
+    the module proxy off and an empty module cache."""
+    if shutil.which('go') is None:
+        pytest.skip('needs the Go toolchain')
+    builder = _load_builder()
+    if builder.vendored(ROOT):
+        pytest.skip('this source tree carries vendor/: the build does not download')
+    monkeypatch.delenv('GO', raising=False)
+    monkeypatch.setenv('GOPROXY', 'off')
+    monkeypatch.setenv('GOFLAGS', '-mod=mod')
+    monkeypatch.setenv('GOMODCACHE', str(tmp_path / 'empty-modcache'))
+    with pytest.raises(builder.BuildError) as info:
+        builder.build_library(str(tmp_path / 'out'), module_root=ROOT)
+    assert str(info.value).startswith('Go could not download the modules github.com/'), info.value
+    assert 'or install from the sdist, which carries the modules.' in str(info.value).split('\n')[0]
+
+
+@pytest.mark.parametrize('vendor', [False, True])
+def test_build_uses_vendor_when_present(tmp_path, monkeypatch, vendor):
+    """-mod=vendor when the source tree carries vendor/ (an sdist), Go's
+    module mode otherwise (a git checkout)."""
+    builder = _load_builder()
+    _fake_go(tmp_path, monkeypatch)
+    log = tmp_path / 'go.log'
+    monkeypatch.setenv('FAKE_GO_LOG', str(log))
+    built = builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path, vendor=vendor))
+    assert os.path.isfile(built)
+    build_args = [line.split() for line in log.read_text().splitlines() if line.startswith('build ')]
+    assert len(build_args) == 1, log.read_text()
+    assert ('-mod=vendor' in build_args[0]) == vendor, build_args
+
+
+def test_build_prints_progress(tmp_path, monkeypatch, capsys):
+    """While go build runs, a line every PROGRESS_INTERVAL seconds: pip
+    hides the build's output unless -v, but turns its spinner on each line."""
+    builder = _load_builder()
+    _fake_go(tmp_path, monkeypatch)
+    monkeypatch.setenv('FAKE_GO_SLEEP', '1')
+    monkeypatch.setattr(builder, 'PROGRESS_INTERVAL', 0.2)
+    builder.build_library(str(tmp_path / 'out'), module_root=_module_root(tmp_path))
+    out = capsys.readouterr().out
+    assert 'diskcache-go: building the Go library %s' % builder.library_filename() in out, out
+    assert "diskcache-go: using the Go modules from Go's module cache, downloading any it lacks" in out, out
+    assert out.count('diskcache-go: still building the Go library (') >= 2, out
+    assert 'diskcache-go: built ' in out, out
+
+
+def test_vendor_modules_copies_an_sdists_vendor(tmp_path):
+    """An sdist made from an unpacked sdist keeps its vendor/ (no Go run)."""
+    builder = _load_builder()
+    root = _module_root(tmp_path, vendor=True)
+    dest = str(tmp_path / 'release' / 'vendor')
+    builder.vendor_modules(dest, module_root=root, verbose=False)
+    with open(os.path.join(dest, 'modules.txt')) as f:
+        assert 'xxhash' in f.read()
 
 
 # -- the platform tag (setup.py) ---------------------------------------------

@@ -1,8 +1,8 @@
 """Differential tests of ``Deque`` and ``Index``: ``diskcache`` 5.6.3 (the
 reference) versus the candidate module, on identical scenarios.
 
-Written from /work/shared/spec/diskcache-api.md, sections 7, 8 and 12.
-Every scenario runs on a reference object and a candidate object and
+Written from python-diskcache 5.6.3's documented API of ``Deque`` and
+``Index`` (docs/api-contract.md). Every scenario runs on a reference object and a candidate object and
 compares results, exceptions (type and message), contents, iteration orders
 and the keys used in the backing cache. The cross-process tests (a Deque and
 an Index pickled into spawned processes, a Deque used as a work queue by 4

@@ -2,9 +2,9 @@
 ``BoundedSemaphore``, ``throttle``, ``barrier``, ``memoize_stampede``):
 ``diskcache`` 5.6.3 (the reference) versus the candidate module.
 
-Written from /work/shared/spec/diskcache-api.md, sections 9 and 12. Each
-scenario is a function of ``(module, cache)`` run once on the reference and
-once on the candidate, under the fake clock of conftest.py (time.time is
+Written from python-diskcache 5.6.3's documented recipes
+(docs/api-contract.md). Each scenario is a function of ``(module, cache)``
+run once on the reference and once on the candidate, under the fake clock of conftest.py (time.time is
 patched, so expire times are exact); results, exceptions and the rows the
 recipe leaves in the cache are compared. ``throttle`` gets an injected
 ``time_func``/``sleep_func`` and ``memoize_stampede`` a patched
