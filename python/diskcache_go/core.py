@@ -577,6 +577,14 @@ def _encode_value(value):
     return _bind_error(value)
 
 
+def _encode_number(value):
+    """(kind, bytes) of an incr operand: as _encode_value, but a NaN stays
+    a float (the engine stores a NaN result as NULL, as SQLite does)."""
+    if type(value) is float:
+        return _ffi.K_FLOAT, _pack_d(value)
+    return _encode_value(value)
+
+
 def _bind_error(value):
     raise sqlite3.InterfaceError(
         'Error binding parameter - probably unsupported type: %r' % type(value).__name__
@@ -1370,8 +1378,8 @@ class Cache:
                 % (type(default).__name__, type(delta).__name__)
             )
         try:
-            delta_enc = _encode_value(delta)
-            default_enc = (0, b'') if default is None else _encode_value(default)
+            delta_enc = _encode_number(delta)
+            default_enc = (0, b'') if default is None else _encode_number(default)
         except OverflowError:
             return self._incr_slow(key, key_enc, delta, default, retry, now)
         flags = 0 if default is None else _ffi.RQ_DEFAULT
@@ -1390,17 +1398,43 @@ class Cache:
         self._fail(status, bufs, 'incr')
 
     def _incr_slow(self, key, key_enc, delta, default, retry, now):
-        """incr whose result leaves int64: stored pickled, as upstream does
-        on the insert path; on a live value SQLite refuses it."""
+        """incr with an operand or a result beyond int64, in one transaction.
+
+        Python's + makes the result, as upstream's ``value += delta`` does: a
+        stored float plus a huge int is a float; an int result beyond int64
+        raises SQLite's OverflowError on a live item and is stored pickled
+        on the insert path.
+        """
         with self._locked(retry=retry):
-            status, bufs = self._get_raw(key_enc, now, strict=True)
+            # incr counts no hit or miss, as upstream's runs no get.
+            status, bufs = self._get_raw(key_enc, now, strict=True, count=False)
+            if status not in (_ffi.OK, _ffi.NOTFOUND):
+                self._fail(status, bufs, 'incr')
             if status == _ffi.OK:
-                mode, _, db_value, _, _ = self._item(bufs)
+                mode, _, db_value, db_expire, db_tag = self._item(bufs)
                 if mode != MODE_RAW or type(db_value) not in (int, float):
                     raise TypeError('unsupported operand type for +: stored value of %r is not a number' % (key,))
-                value = db_value + delta
-                _encode_value(value)  # raises OverflowError as SQLite would
-                raise AssertionError('unreachable: engine refused an in-range incr')
+                value = db_value + delta  # OverflowError for a float and an int beyond floats
+                if type(value) is int:
+                    _encode_value(value)  # raises OverflowError as SQLite would
+                try:
+                    # A float sum is the engine's float addition of float(delta)
+                    # (Python converts the int the same way); an int sum in
+                    # range has an int64 delta unless only default was too big.
+                    delta_enc = _encode_number(float(delta) if type(value) is float else delta)
+                except OverflowError:
+                    # A delta beyond int64 whose sum is back in range: set
+                    # the sum, keeping the item's expiry and tag (its access
+                    # count and time restart, as for any set).
+                    size, mode, filename, db_value = self._disk.store(value, False, key=key)
+                    self._store(_ffi.OP_SET, key_enc, db_expire, db_tag, size, mode, filename,
+                                db_value, retry, now)
+                    return value
+                status, bufs = self._write(_ffi.OP_INCR, retry, now, key_enc, delta_enc)
+                if status != _ffi.OK:
+                    self._fail(status, bufs, 'incr')
+                kind = _ffi.OUT.unpack_from(bufs.data)[0] & 0xFF
+                return _decode(kind, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + 8]))
             if default is None:
                 raise KeyError(key)
             value = default + delta
@@ -1514,7 +1548,13 @@ class Cache:
         try:
             value = self._disk.fetch(mode, filename, db_value, read)
         except IOError:
-            # The item was deleted before its file could be read.
+            # The item was deleted before its file could be read, or the
+            # file is gone: upstream counts a miss, and the lookup (here or
+            # in the C path that handed over) counted a hit.
+            if self.statistics:
+                status = self._call(_ffi.lib().dcg_hit_was_miss)
+                if status != _ffi.OK:
+                    self._fail(status, None, 'get')
             return default
         return _shape(value, db_expire, db_tag, expire_time, tag)
 
@@ -1719,7 +1759,15 @@ class Cache:
                 # Not "fewer than batch": keys added meanwhile are still
                 # yielded, as python-diskcache's iterators do.
                 return
-            for key_kind, key_bytes in keys:
+            for i, (key_kind, key_bytes) in enumerate(keys):
+                if key_kind == _ffi.K_NULL:
+                    # A NaN key, stored as NULL. Upstream goes on with
+                    # "key > ?" (or "<"), which no key is to NULL: a NULL
+                    # sorting first is yielded and ends the walk; reversed,
+                    # where NULLs sort last, none is reached.
+                    if not has_after and i == 0:
+                        yield None
+                    return
                 yield _decode_key(disk, key_kind, key_bytes)
             has_after, (kind, kbytes) = 1, keys[-1]
 
