@@ -94,7 +94,8 @@ int dcg_version(void);
 
 /*
  * Opens (creating if needed) the cache in directory dir[0:dirlen].
- * [in]  size_limit, cull_limit (0 disables automatic culling), policy,
+ * [in]  size_limit, cull_limit (0 disables automatic culling; negative:
+ *       no limit, as SQLite's LIMIT), policy,
  *       timeout (seconds, for the repair an open may need), file_mode and
  *       dir_mode for what it creates (0: 0600 and 0700), flags (DCG_OPEN_*),
  *       compress_above (inline text and byte values of at least this many
@@ -131,7 +132,8 @@ int dcg_mode(uint64_t handle);
 /* Closes a handle; later calls with it give DCG_CLOSED. */
 int dcg_close(uint64_t handle);
 
-/* Changes the limits this handle applies (python-diskcache's reset()). */
+/* Changes the limits this handle applies (python-diskcache's reset());
+   cull_limit as for dcg_open. */
 int dcg_limits(uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy);
 
 /*
@@ -167,6 +169,10 @@ int dcg_info(uint64_t handle, int64_t *info);
 
 /* Zeroes the hit and miss counters. */
 int dcg_reset_stats(uint64_t handle);
+
+/* Moves one hit to the misses: a get counted as a hit found its value file
+   gone (python-diskcache counts that get as a miss). */
+int dcg_hit_was_miss(uint64_t handle);
 
 /*
  * Lists up to max keys in insertion order after the cursor (cur_id,

@@ -175,11 +175,7 @@ func dcg_open(dir *C.uchar, dirlen C.int64_t, sizeLimit C.int64_t, cullLimit C.i
 	outp *C.uchar, outcap C.int64_t) (st C.int) {
 	out := bytesOf(outp, outcap)
 	defer guard(out, &st)
-	cl := int(cullLimit)
-	if cl == 0 {
-		cl = core.NoCull
-	}
-	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: cl, Policy: core.Policy(policy), Timeout: seconds(timeout),
+	opts := core.Options{SizeLimit: int64(sizeLimit), CullLimit: engineCullLimit(cullLimit), Policy: core.Policy(policy), Timeout: seconds(timeout),
 		FileMode: uint32(fileMode), DirMode: uint32(dirMode), Sync: flags&openSync != 0,
 		CompressAbove: int(max(compressAbove, 0))}
 	switch {
@@ -259,8 +255,22 @@ func dcg_limits(h C.uint64_t, sizeLimit C.int64_t, cullLimit C.int64_t, policy C
 	if c == nil {
 		return stClosed
 	}
-	c.SetLimits(int64(sizeLimit), int(cullLimit), core.Policy(policy))
+	c.SetLimits(int64(sizeLimit), engineCullLimit(cullLimit), core.Policy(policy))
 	return stOK
+}
+
+// engineCullLimit maps python-diskcache's cull_limit to the engine's: 0
+// turns automatic culling off (core.NoCull), and a negative limit, which
+// python-diskcache passes to SQLite's LIMIT where it means no limit, culls
+// everything there is to cull.
+func engineCullLimit(cullLimit C.int64_t) int {
+	switch {
+	case cullLimit == 0:
+		return core.NoCull
+	case cullLimit < 0 || int64(cullLimit) > math.MaxInt:
+		return math.MaxInt
+	}
+	return int(cullLimit)
 }
 
 // writeItem lays an Item's header into out (its data is already at
@@ -371,6 +381,16 @@ func dcg_reset_stats(h C.uint64_t) (st C.int) {
 		return stClosed
 	}
 	return status(c.ResetStats())
+}
+
+//export dcg_hit_was_miss
+func dcg_hit_was_miss(h C.uint64_t) (st C.int) {
+	defer guard(nil, &st)
+	c := lookup(h)
+	if c == nil {
+		return stClosed
+	}
+	return status(c.HitWasMiss())
 }
 
 //export dcg_keys

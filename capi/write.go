@@ -90,7 +90,9 @@ func parseRequest(b []byte) (request, error) {
 	p += tl
 	r.file = string(b[p : p+fl])
 	r.mode = core.Mode(md)
-	r.hasExpire = r.flags&rqExpire != 0
+	// A NaN expire time (an expire of NaN seconds) is what SQLite stores as
+	// NULL for python-diskcache: no expiry, not an item expired at once.
+	r.hasExpire = r.flags&rqExpire != 0 && !math.IsNaN(r.expire)
 	r.hasTag = r.flags&rqTag != 0
 	r.hasDefault = r.flags&rqDefault != 0
 	r.commit = r.flags&rqCommit != 0

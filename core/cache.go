@@ -470,6 +470,7 @@ func (c *Cache) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	close(c.lock.closing)
 	for c.inflight.Load() > 0 {
 		time.Sleep(50 * time.Microsecond)
 	}

@@ -25,10 +25,15 @@ type writerLock struct {
 	holder uint64
 	depth  int
 	net    *netLock // network mode's lock file, taken after the flock
+	// closing is closed by Cache.Close: writers still waiting for the lock
+	// give up with ErrClosed, because Close waits for every call in flight
+	// before it can roll back a transaction left open, and that transaction
+	// is what they wait for.
+	closing chan struct{}
 }
 
 func newWriterLock(f *os.File) *writerLock {
-	return &writerLock{sem: make(chan struct{}, 1), f: f}
+	return &writerLock{sem: make(chan struct{}, 1), f: f, closing: make(chan struct{})}
 }
 
 // acquire takes the lock for owner. It returns the new depth: 1 when the
@@ -48,8 +53,8 @@ func (l *writerLock) acquire(owner uint64, timeout time.Duration) (int, error) {
 	if timeout >= 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	if !l.takeSem(timeout) {
-		return 0, ErrTimeout
+	if err := l.takeSem(timeout); err != nil {
+		return 0, err
 	}
 	if err := l.takeFlock(deadline, timeout < 0); err != nil {
 		<-l.sem
@@ -61,26 +66,28 @@ func (l *writerLock) acquire(owner uint64, timeout time.Duration) (int, error) {
 	return 1, nil
 }
 
-func (l *writerLock) takeSem(timeout time.Duration) bool {
+func (l *writerLock) takeSem(timeout time.Duration) error {
 	select {
 	case l.sem <- struct{}{}:
-		return true
+		return nil
 	default:
 	}
 	if timeout == 0 {
-		return false
+		return ErrTimeout
 	}
-	if timeout < 0 {
-		l.sem <- struct{}{}
-		return true
+	var expired <-chan time.Time // nil: never fires
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
 	select {
 	case l.sem <- struct{}{}:
-		return true
-	case <-t.C:
-		return false
+		return nil
+	case <-expired:
+		return ErrTimeout
+	case <-l.closing:
+		return ErrClosed
 	}
 }
 
@@ -99,6 +106,11 @@ func (l *writerLock) takeFlock(deadline time.Time, forever bool) error {
 		}
 		if !forever && !time.Now().Before(deadline) {
 			return ErrTimeout
+		}
+		select {
+		case <-l.closing:
+			return ErrClosed
+		default:
 		}
 		time.Sleep(wait)
 		if wait < 2*time.Millisecond {

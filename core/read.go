@@ -256,6 +256,37 @@ func (c *Cache) Stats() (hits, misses int64, err error) {
 	return int64(atomic.LoadUint64(c.idx.counter(offHits))), int64(atomic.LoadUint64(c.idx.counter(offMisses))), nil
 }
 
+// HitWasMiss moves one hit to the misses: the caller of a Get counted as a
+// hit found the value's file gone, which python-diskcache counts as a miss
+// (its get returns the default). A hit count already zeroed by ResetStats
+// is left at zero.
+func (c *Cache) HitWasMiss() error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	if c.readOnly {
+		return nil // count() counts nothing read-only either
+	}
+	if c.idx.ctr == nil {
+		// As in count, a lost count is all a failure here costs.
+		if hits, err := c.netCounter(offHits, 0, false); err == nil && hits > 0 {
+			c.netCounter(offHits, ^uint64(0), false)
+		}
+		c.netCounter(offMisses, 1, false)
+		return nil
+	}
+	hits := c.idx.counter(offHits)
+	for {
+		n := atomic.LoadUint64(hits)
+		if n == 0 || atomic.CompareAndSwapUint64(hits, n, n-1) {
+			break
+		}
+	}
+	atomic.AddUint64(c.idx.counter(offMisses), 1)
+	return nil
+}
+
 // ResetStats zeroes the hit and miss counters.
 func (c *Cache) ResetStats() error {
 	if err := c.enter(); err != nil {

@@ -22,7 +22,10 @@ type SetArgs struct {
 }
 
 func (a *SetArgs) check() error {
-	if !a.Key.valid() || a.Key.Kind == KindNull || !a.Value.valid() || (a.HasTag && !a.Tag.valid()) || a.Size < 0 {
+	// A Null key may carry the 8 bytes store gives it (rebuild stores
+	// entries again with their keys).
+	nullKey := a.Key.Kind == KindNull && (len(a.Key.Bytes) == 0 || len(a.Key.Bytes) == 8)
+	if !(a.Key.valid() || nullKey) || !a.Value.valid() || (a.HasTag && !a.Tag.valid()) || a.Size < 0 {
 		return fmt.Errorf("%w: malformed set", ErrInvalid)
 	}
 	if len(a.File) > 4096 {
@@ -66,13 +69,30 @@ func (c *Cache) Add(call Call, a *SetArgs) error {
 }
 
 // store writes a's record and links or updates its entry.
+//
+// A Null key (python-diskcache stores a NaN key as SQL NULL) equals no key,
+// itself included, as NULL does in SQL: every store of one adds an entry,
+// and no lookup finds it. Its stored key gets 8 bytes of its own (the rowid
+// it will have, unique among live entries) after the kind, so that it
+// hashes apart from the others and compaction's lookup of a record's key
+// finds its one owner; a caller's Null key has no bytes and matches none.
 func (c *Cache) store(t *tx, a *SetArgs, onlyAdd bool) error {
-	h := hashTyped(a.Key)
-	id, _, err := c.lookup(a.Key, h)
-	if err != nil {
-		return err
-	}
 	key := a.Key
+	id := uint32(nilID)
+	if key.Kind == KindNull {
+		rowid, err := c.nextRowid(t)
+		if err != nil {
+			return err
+		}
+		key = Typed{Kind: KindNull, Bytes: le.AppendUint64(nil, rowid)}
+	}
+	h := hashTyped(key)
+	if key.Kind != KindNull {
+		var err error
+		if id, _, err = c.lookup(key, h); err != nil {
+			return err
+		}
+	}
 	if id != nilID {
 		e, err := t.rd(id)
 		if err != nil {
@@ -211,15 +231,7 @@ func (t *tx) reorder(id uint32) error {
 // by SQLite's rule: one past the largest.
 func (c *Cache) rowidFor(t *tx, id uint32) (uint64, error) {
 	if id == nilID {
-		id = t.x.u32(offInsTail)
-		if id == nilID {
-			return 1, nil
-		}
-		e, err := t.rd(id)
-		if err != nil {
-			return 0, err
-		}
-		return getU64(e, eRowid) + 1, nil
+		return c.nextRowid(t)
 	}
 	e, err := t.rd(id)
 	if err != nil {
@@ -251,6 +263,20 @@ func (c *Cache) insertEntry(t *tx, h uint64, key Typed, rowid uint64) (uint32, e
 		return 0, err
 	}
 	return id, t.addU64(offCount, 1)
+}
+
+// nextRowid is the rowid the next new entry gets: one past the largest
+// (SQLite's rule), 1 when the cache is empty.
+func (c *Cache) nextRowid(t *tx) (uint64, error) {
+	tail := t.x.u32(offInsTail)
+	if tail == nilID {
+		return 1, nil
+	}
+	e, err := t.rd(tail)
+	if err != nil {
+		return 0, err
+	}
+	return getU64(e, eRowid) + 1, nil
 }
 
 // releaseValue drops the accounting of entry id's current record and value
@@ -483,7 +509,7 @@ func (c *Cache) Incr(call Call, key, delta, def Typed, hasDefault bool, now floa
 		if out, err = add(def, delta); err != nil {
 			return err
 		}
-		a := SetArgs{Key: key, Value: out, Mode: ModeRaw, Now: now}
+		a := SetArgs{Key: key, Value: storedNumber(out), Mode: ModeRaw, Now: now}
 		if err := c.store(t, &a, false); err != nil {
 			return err
 		}
@@ -516,14 +542,31 @@ func (c *Cache) incrLive(t *tx, id uint32, delta Typed, now float64) (Typed, err
 	if err != nil {
 		return Typed{}, err
 	}
-	putU32(w, eFlags, fl&^(kindMask<<shiftVal)|uint32(out.Kind)<<shiftVal)
-	putU64(w, eNum, le.Uint64(out.Bytes))
+	s := storedNumber(out)
+	var num uint64
+	if s.Kind != KindNull {
+		num = le.Uint64(s.Bytes)
+	}
+	putU32(w, eFlags, fl&^(kindMask<<shiftVal)|uint32(s.Kind)<<shiftVal)
+	putU64(w, eNum, num)
 	putF64(w, eStoreTime, now)
 	c.accessed(w, now)
-	if err := c.rewriteRecord(t, id, out.Bytes); err != nil {
+	// The record holds what the entry holds: no bytes for a Null.
+	if err := c.rewriteRecord(t, id, append([]byte{}, s.Bytes...)); err != nil {
 		return Typed{}, err
 	}
 	return out, t.reorder(id)
+}
+
+// storedNumber is what an entry keeps of an incr result: NaN becomes Null,
+// as SQLite stores NaN as NULL (python-diskcache's incr returns NaN and
+// the key then holds None). A numeric value's record holds no value bytes,
+// so the entry's kind alone makes it Null.
+func storedNumber(v Typed) Typed {
+	if v.Kind == KindFloat && math.IsNaN(v.f64()) {
+		return Null
+	}
+	return v
 }
 
 func numeric(t Typed) bool { return (t.Kind == KindInt || t.Kind == KindFloat) && len(t.Bytes) == 8 }

@@ -33,6 +33,7 @@ EXPORTS = [
     ('int', 'dcg_contains', 'uint64_t handle, int kind, char *key, int64_t klen, double now'),
     ('int', 'dcg_info', 'uint64_t handle, int64_t *info'),
     ('int', 'dcg_reset_stats', 'uint64_t handle'),
+    ('int', 'dcg_hit_was_miss', 'uint64_t handle'),
     ('int', 'dcg_keys', 'uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound, '
                         'int reverse, int max, char *out, int64_t outcap'),
     ('int', 'dcg_keys_sorted', 'uint64_t handle, int has_after, int kind, char *key, int64_t klen, '

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import warnings
+import weakref
 import zlib
 
 from . import _ffi
@@ -130,6 +131,23 @@ _buffers = _ffi.buffers
 
 _INT64_MIN = -9223372036854775808
 _INT64_MAX = 9223372036854775807
+# Every Cache, so a forked child can give each a fresh _handle_lock (a
+# parent's thread may have held it at the fork) and forget the transactions
+# of the parent's other threads, which do not exist in the child.
+_INSTANCES = weakref.WeakSet()
+
+
+def _after_fork_child():
+    tid = threading.get_ident()
+    for cache in list(_INSTANCES):
+        cache._handle_lock = threading.Lock()
+        depth = cache._txn_depth.get(tid)
+        cache._txn_depth = {tid: depth} if depth else {}
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_child)
+
 # Bytes of the HMAC-SHA256 tag appended to pickles when a secret is set.
 _TAG_SIZE = 32
 # Settings that are never written to the directory: a secret kept next to
@@ -578,6 +596,14 @@ def _encode_value(value):
     return _bind_error(value)
 
 
+def _encode_number(value):
+    """(kind, bytes) of an incr operand: as _encode_value, but a NaN stays
+    a float (the engine stores a NaN result as NULL, as SQLite does)."""
+    if type(value) is float:
+        return _ffi.K_FLOAT, _pack_d(value)
+    return _encode_value(value)
+
+
 def _bind_error(value):
     raise sqlite3.InterfaceError(
         'Error binding parameter - probably unsupported type: %r' % type(value).__name__
@@ -892,7 +918,15 @@ class Cache:
         self._gen = -1
         self._fast = None
         self._disk = None
-        self._txn_depth = {}  # thread id -> depth of its open transact()
+        # Thread id -> depth of its transact() blocks, counted from before
+        # the engine transaction begins until after it ends; close() leaves
+        # the shared handle open while any is counted. _handle_lock guards
+        # it and every change of _handle (close, reopen), so no thread can
+        # begin a transaction on a handle being closed, or find the handle
+        # it began on replaced by another thread's reopen.
+        self._txn_depth = {}
+        self._handle_lock = threading.Lock()
+        _INSTANCES.add(self)
         # Permissions of the engine's files, until the Disk (which holds the
         # settings' values) exists.
         self._modes = (settings.get('disk_file_mode', Disk.file_mode),
@@ -1005,8 +1039,16 @@ class Cache:
     def _h(self):
         """The engine handle, reopened when closed or after a fork."""
         if self._gen != _ffi.GEN[0] or self._handle is None:
-            return self._connect()
+            return self._reconnect()
         return self._handle
+
+    def _reconnect(self):
+        with self._handle_lock:
+            # Another thread may have reopened it while this one waited: two
+            # handles would each take the writer lock for themselves.
+            if self._gen == _ffi.GEN[0] and self._handle is not None:
+                return self._handle
+            return self._connect()
 
     @property
     def network_mode(self):
@@ -1057,9 +1099,10 @@ class Cache:
 
     def _forget(self, handle):
         """Drop a handle another thread closed (not a newer one it opened)."""
-        if self._handle == handle:
-            self._handle = None
-            self._drop_fast()
+        with self._handle_lock:
+            if self._handle == handle:
+                self._handle = None
+                self._drop_fast()
 
     def _call(self, fn, *args):
         """Call ``fn(handle, *args)``, reopening if another thread closed it."""
@@ -1119,25 +1162,37 @@ class Cache:
     @cl.contextmanager
     def _locked(self, retry=False):
         """Hold the writer lock (a transaction) for the calling thread."""
-        status, bufs = self._write(_ffi.OP_BEGIN, retry)
-        if status != _ffi.OK:
-            self._fail(status, bufs, 'begin transaction')
         tid = threading.get_ident()
-        self._txn_depth[tid] = self._txn_depth.get(tid, 0) + 1
+        # Counted before the engine transaction begins and until after it
+        # ends: close() from another thread in between would end it.
+        with self._handle_lock:
+            self._txn_depth[tid] = self._txn_depth.get(tid, 0) + 1
+        try:
+            status, bufs = self._write(_ffi.OP_BEGIN, retry)
+            if status != _ffi.OK:
+                self._fail(status, bufs, 'begin transaction')
+        except BaseException:
+            self._leave(tid)
+            raise
         try:
             yield
         except BaseException:
-            self._leave(tid)
-            self._end(False)
+            try:
+                self._end(False)
+            finally:
+                self._leave(tid)
             raise
         else:
-            self._leave(tid)
-            self._end(True)
+            try:
+                self._end(True)
+            finally:
+                self._leave(tid)
 
     def _leave(self, tid):
-        depth = self._txn_depth.pop(tid) - 1
-        if depth:
-            self._txn_depth[tid] = depth
+        with self._handle_lock:
+            depth = self._txn_depth.pop(tid) - 1
+            if depth:
+                self._txn_depth[tid] = depth
 
     def _end(self, commit):
         status, bufs = self._write(_ffi.OP_END, False, flags=_ffi.RQ_COMMIT if commit else 0)
@@ -1237,7 +1292,9 @@ class Cache:
         :raises Timeout: if the writer lock could not be taken
         """
         now = time.time()
-        if self._memo_keys and not read and tag is None and self._gen == _ffi.GEN[0] and self._handle is not None:
+        # Read once: another thread's close() may set it to None meanwhile.
+        handle = self._handle
+        if self._memo_keys and not read and tag is None and self._gen == _ffi.GEN[0] and handle is not None:
             # Small str/bytes/int/float keys and values with the stock Disk:
             # encode here and skip the Disk methods (same stored form).
             type_key, type_value = type(key), type(value)
@@ -1268,7 +1325,7 @@ class Cache:
                     kind, vkind, MODE_RAW, 0, len(kbytes), len(vbytes), 0, 0,
                 ) + kbytes + vbytes
                 bufs = _ffi.buffers()
-                status = _ffi.LIB.lib.dcg_write(self._handle, _ffi.OP_SET, req, len(req), bufs.ptr, bufs.size)
+                status = _ffi.LIB.lib.dcg_write(handle, _ffi.OP_SET, req, len(req), bufs.ptr, bufs.size)
                 if status == _ffi.OK:
                     return True
                 if status != _ffi.CLOSED:
@@ -1340,8 +1397,8 @@ class Cache:
                 % (type(default).__name__, type(delta).__name__)
             )
         try:
-            delta_enc = _encode_value(delta)
-            default_enc = (0, b'') if default is None else _encode_value(default)
+            delta_enc = _encode_number(delta)
+            default_enc = (0, b'') if default is None else _encode_number(default)
         except OverflowError:
             return self._incr_slow(key, key_enc, delta, default, retry, now)
         flags = 0 if default is None else _ffi.RQ_DEFAULT
@@ -1360,17 +1417,43 @@ class Cache:
         self._fail(status, bufs, 'incr')
 
     def _incr_slow(self, key, key_enc, delta, default, retry, now):
-        """incr whose result leaves int64: stored pickled, as upstream does
-        on the insert path; on a live value SQLite refuses it."""
+        """incr with an operand or a result beyond int64, in one transaction.
+
+        Python's + makes the result, as upstream's ``value += delta`` does: a
+        stored float plus a huge int is a float; an int result beyond int64
+        raises SQLite's OverflowError on a live item and is stored pickled
+        on the insert path.
+        """
         with self._locked(retry=retry):
-            status, bufs = self._get_raw(key_enc, now, strict=True)
+            # incr counts no hit or miss, as upstream's runs no get.
+            status, bufs = self._get_raw(key_enc, now, strict=True, count=False)
+            if status not in (_ffi.OK, _ffi.NOTFOUND):
+                self._fail(status, bufs, 'incr')
             if status == _ffi.OK:
-                mode, _, db_value, _, _ = self._item(bufs)
+                mode, _, db_value, db_expire, db_tag = self._item(bufs)
                 if mode != MODE_RAW or type(db_value) not in (int, float):
                     raise TypeError('unsupported operand type for +: stored value of %r is not a number' % (key,))
-                value = db_value + delta
-                _encode_value(value)  # raises OverflowError as SQLite would
-                raise AssertionError('unreachable: engine refused an in-range incr')
+                value = db_value + delta  # OverflowError for a float and an int beyond floats
+                if type(value) is int:
+                    _encode_value(value)  # raises OverflowError as SQLite would
+                try:
+                    # A float sum is the engine's float addition of float(delta)
+                    # (Python converts the int the same way); an int sum in
+                    # range has an int64 delta unless only default was too big.
+                    delta_enc = _encode_number(float(delta) if type(value) is float else delta)
+                except OverflowError:
+                    # A delta beyond int64 whose sum is back in range: set
+                    # the sum, keeping the item's expiry and tag (its access
+                    # count and time restart, as for any set).
+                    size, mode, filename, db_value = self._disk.store(value, False, key=key)
+                    self._store(_ffi.OP_SET, key_enc, db_expire, db_tag, size, mode, filename,
+                                db_value, retry, now)
+                    return value
+                status, bufs = self._write(_ffi.OP_INCR, retry, now, key_enc, delta_enc)
+                if status != _ffi.OK:
+                    self._fail(status, bufs, 'incr')
+                kind = _ffi.OUT.unpack_from(bufs.data)[0] & 0xFF
+                return _decode(kind, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + 8]))
             if default is None:
                 raise KeyError(key)
             value = default + delta
@@ -1453,8 +1536,9 @@ class Cache:
         :param bool tag: also return the tag
         """
         count = True
+        handle = self._handle  # read once, as in set
         if self._fast_get and not (read or expire_time or tag) and self._gen == _GEN[0] \
-                and self._handle is not None:
+                and handle is not None:
             # The common case in one C call and no Disk method calls
             # (_ffi_build.FAST_GET); anything unusual takes the general path.
             type_key = type(key)
@@ -1462,7 +1546,7 @@ class Cache:
                 kind = -1
             else:
                 kind, key_bytes = self._key(key)
-            value = _fast_get(self._handle, key if kind < 0 else key_bytes, time.time(),
+            value = _fast_get(handle, key if kind < 0 else key_bytes, time.time(),
                               1 if self.statistics else 0, default, pickle.loads, kind)
             if value is Ellipsis:
                 count = False  # a value with a file, found and counted
@@ -1483,7 +1567,13 @@ class Cache:
         try:
             value = self._disk.fetch(mode, filename, db_value, read)
         except IOError:
-            # The item was deleted before its file could be read.
+            # The item was deleted before its file could be read, or the
+            # file is gone: upstream counts a miss, and the lookup (here or
+            # in the C path that handed over) counted a hit.
+            if self.statistics:
+                status = self._call(_ffi.lib().dcg_hit_was_miss)
+                if status != _ffi.OK:
+                    self._fail(status, None, 'get')
             return default
         return _shape(value, db_expire, db_tag, expire_time, tag)
 
@@ -1688,7 +1778,15 @@ class Cache:
                 # Not "fewer than batch": keys added meanwhile are still
                 # yielded, as python-diskcache's iterators do.
                 return
-            for key_kind, key_bytes in keys:
+            for i, (key_kind, key_bytes) in enumerate(keys):
+                if key_kind == _ffi.K_NULL:
+                    # A NaN key, stored as NULL. Upstream goes on with
+                    # "key > ?" (or "<"), which no key is to NULL: a NULL
+                    # sorting first is yielded and ends the walk; reversed,
+                    # where NULLs sort last, none is reached.
+                    if not has_after and i == 0:
+                        yield None
+                    return
                 yield _decode_key(disk, key_kind, key_bytes)
             has_after, (kind, kbytes) = 1, keys[-1]
 
@@ -1872,13 +1970,19 @@ class Cache:
 
         python-diskcache closes only the calling thread's connection; here
         all threads share one handle, so while any thread has a transaction
-        open the handle stays open (closing it would end that transaction).
+        open (or is opening one) the handle stays open: closing it would end
+        that transaction under the thread that owns it.
         """
-        if self._txn_depth:
-            return
-        handle, self._handle = self._handle, None
-        self._drop_fast()
-        if handle is not None and self._gen == _ffi.GEN[0]:
+        with self._handle_lock:
+            if self._txn_depth:
+                return
+            handle, self._handle = self._handle, None
+            gen = self._gen
+            self._drop_fast()
+        # Outside the lock: the engine waits for calls in flight on this
+        # handle, which may be waiting for another process's writer lock;
+        # other threads meanwhile reopen (their calls on it get CLOSED).
+        if handle is not None and gen == _ffi.GEN[0]:
             _ffi.lib().dcg_close(handle)
 
     def __enter__(self):
