@@ -923,6 +923,8 @@ class Cache:
         # Not a setting: how to treat a directory python-diskcache wrote, for
         # this open only (never persisted; see pyimport.py).
         pydiskcache = settings.pop('pydiskcache', None)
+        if pydiskcache not in (None, 'import', 'refuse', 'ignore'):
+            raise ValueError('pydiskcache must be one of import, refuse, ignore, not %r' % (pydiskcache,))
 
         self._directory = directory
         self._timeout = timeout
