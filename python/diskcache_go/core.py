@@ -954,7 +954,7 @@ class Cache:
             # anything here is read (one stat when it is absent).
             from .pyimport import import_on_open
 
-            import_on_open(directory, pydiskcache, stacklevel=3)
+            import_on_open(directory, pydiskcache, stacklevel=2)
 
         # Settings: defaults, then what the directory persisted, then the
         # keyword arguments; the result is persisted again.

@@ -52,7 +52,7 @@ class FanoutCache:
         # 'ignore' (there is nothing left for them to do), the named
         # sub-stores with the mode given.
         self._pydiskcache = settings.pop('pydiskcache', None)
-        shards = fanout_shards(directory, shards, self._pydiskcache, stacklevel=3)
+        shards = fanout_shards(directory, shards, self._pydiskcache, stacklevel=2)
 
         total_limit = settings.pop('size_limit', DEFAULT_SETTINGS['size_limit'])
         shard_limit = total_limit / shards

@@ -57,7 +57,7 @@ from .migrate import (
     read_settings,
 )
 
-__all__ = ['MODE_ENV', 'MODES', 'fanout_shards', 'import_on_open', 'resolve_mode', 'source_files']
+__all__ = ['MODE_ENV', 'MODES', 'fanout_shards', 'import_on_open', 'remove_source', 'resolve_mode', 'source_files']
 
 MODE_ENV = 'DISKCACHE_GO_PYDISKCACHE'
 MODES = ('import', 'refuse', 'ignore')
@@ -115,6 +115,52 @@ def source_files(directory):
     return names
 
 
+def remove_source(directory):
+    """Remove python-diskcache's files from every imported cache directory
+    in ``directory`` (itself, or the shards and named sub-stores of a
+    FanoutCache), once rolling back is no longer wanted.
+
+    Only directories with the import's marker are touched: there the
+    diskcache_go files hold everything, and its value files are links or
+    copies of their own. The marker stays (a FanoutCache opened without
+    ``shards`` counts its shards from it). Stop every python-diskcache
+    process using the directory first: a running one would recreate
+    ``cache.db``.
+
+    :return: the number of files removed
+    :raises PyDiskcacheDirectoryError: if a directory below has a
+        ``cache.db`` that was not imported (nothing is removed then), or
+        none was imported at all
+    """
+    imported = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        if DBNAME in filenames or MARKER_FILE in filenames or _ENGINE_PREFIX in filenames:
+            # A cache directory: its "ab" directories hold value files.
+            dirnames[:] = [name for name in dirnames if not _VALUE_DIR.match(name)]
+        dirnames.sort()
+        if DBNAME in filenames and MARKER_FILE not in filenames:
+            raise PyDiskcacheDirectoryError(
+                '%s has a python-diskcache %s that was not imported: open it with diskcache_go first '
+                '(nothing was removed)' % (dirpath, DBNAME)
+            )
+        if MARKER_FILE in filenames:
+            imported.append(dirpath)
+    if not imported:
+        raise PyDiskcacheDirectoryError('%s holds no imported python-diskcache directory' % directory)
+    removed = 0
+    for folder in imported:
+        for name in source_files(folder):
+            path = op.join(folder, name)
+            os.remove(path)
+            removed += 1
+            if op.dirname(name):
+                # python-diskcache's "ab/cd" directory, once empty (never
+                # "ab": the stock Disk keeps its 256 directories).
+                with contextlib.suppress(OSError):
+                    os.rmdir(op.dirname(path))
+    return removed
+
+
 def _list_dirs(path):
     """The two-hex-digit directories in ``path``, sorted."""
     return sorted(name for name in os.listdir(path) if _VALUE_DIR.match(name) and op.isdir(op.join(path, name)))
@@ -149,6 +195,8 @@ def _side_by_side(directory):
 def import_on_open(directory, mode=None, stacklevel=2):
     """Called by `Cache` when ``directory`` has a ``cache.db``: import it
     (once), refuse it or ignore it, as ``mode`` (see `resolve_mode`) says.
+    ``stacklevel`` is the caller's, as for `warnings.warn`: 2 points the
+    warning at whoever called the caller.
 
     :return: the `MigrationSummary` when this call imported it, else None
     :raises PyDiskcacheDirectoryError: mode ``'refuse'``, or the directory
@@ -247,8 +295,10 @@ def _check_source(directory):
         finally:
             con.close()
     except MigrationError as error:
-        raise PyDiskcacheDirectoryError('cannot import the python-diskcache directory %s: %s'
-                                        % (directory, error)) from error
+        raise PyDiskcacheDirectoryError(
+            'cannot import the python-diskcache directory %s: %s (pass pydiskcache=\'ignore\', or set '
+            '%s=ignore, to open it without importing)' % (directory, error, MODE_ENV)
+        ) from error
     if policy not in EVICTION_POLICY:
         raise PyDiskcacheDirectoryError(
             'cannot import the python-diskcache directory %s: its eviction policy %r is not one '
@@ -341,7 +391,7 @@ def _shard_count(directory):
 def fanout_shards(directory, shards=None, mode=None, stacklevel=2):
     """Called by `FanoutCache`: the number of shards to open ``directory``
     with, after importing any python-diskcache shard in it (one warning
-    for them all).
+    for them all). ``stacklevel`` as for `import_on_open`.
 
     ``shards=None`` means the count python-diskcache used, found from the
     directory, or 8 for a directory it did not write.

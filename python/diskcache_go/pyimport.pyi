@@ -2,7 +2,7 @@
 
 from typing import Any
 
-__all__ = ['MODE_ENV', 'MODES', 'fanout_shards', 'import_on_open', 'resolve_mode', 'source_files']
+__all__ = ['MODE_ENV', 'MODES', 'fanout_shards', 'import_on_open', 'remove_source', 'resolve_mode', 'source_files']
 
 MODE_ENV: str
 MODES: tuple[str, ...]
@@ -13,5 +13,6 @@ MARKER_FILE: str
 
 def resolve_mode(mode: str | None) -> str: ...
 def source_files(directory: str) -> list[str]: ...
+def remove_source(directory: str) -> int: ...
 def import_on_open(directory: str, mode: str | None = None, stacklevel: int = 2) -> Any: ...  # a migrate.MigrationSummary, or None
 def fanout_shards(directory: str, shards: int | None = None, mode: str | None = None, stacklevel: int = 2) -> int: ...

@@ -169,6 +169,7 @@ def test_cache_imports_everything_once(tmp_path):
     cache, warned = open_recording(diskcache_go.Cache, src)
     with cache:
         assert len(warned) == 1
+        assert warned[0].filename == __file__  # points at the caller
         message = str(warned[0].message)
         assert 'imported %d entries' % len(cache) in message
         assert os.path.abspath(src) in message and 'cache.db' in message
@@ -259,6 +260,7 @@ def test_fanout(tmp_path, explicit):
     fan, warned = open_recording(diskcache_go.FanoutCache, src, size_limit=2**28, **kwargs)
     with fan:
         assert len(warned) == 1  # one warning for the four shards
+        assert warned[0].filename == __file__
         assert '4 of its 4 shards' in str(warned[0].message)
         assert fan._count == 4
         got = fanout_view(fan)
@@ -631,3 +633,46 @@ def test_rollback_to_python_diskcache(tmp_path):
     with diskcache.Cache(src) as old:
         old.set('after-rollback', 1)
         assert old.pull(prefix='queue')[1] == 'job-0'
+
+
+def test_a_cache_db_that_is_not_python_diskcache(tmp_path):
+    directory = str(tmp_path / 'other')
+    os.makedirs(directory)
+    con = sqlite3.connect(os.path.join(directory, 'cache.db'))
+    con.execute('CREATE TABLE pages (url TEXT)')
+    con.commit()
+    con.close()
+    with pytest.raises(PyDiskcacheDirectoryError, match=r'not a python-diskcache database.*ignore'):
+        diskcache_go.Cache(directory)
+    assert not any(name.startswith('cache.dcg-import.started') for name in os.listdir(directory))
+    with diskcache_go.Cache(directory, pydiskcache='ignore') as cache:
+        cache['k'] = 1
+
+
+def test_remove_source(tmp_path):
+    src = str(tmp_path / 'fan')
+    make_fanout_source(src, 3)
+    with pytest.raises(PyDiskcacheDirectoryError, match='was not imported'):
+        pyimport.remove_source(src)
+    with pytest.warns(PyDiskcacheImportWarning):
+        fan = diskcache_go.FanoutCache(src)
+    with fan:
+        expected = fanout_view(fan)
+        with pytest.warns(PyDiskcacheImportWarning):
+            names = list(fan.index('names').items())
+    # The deque and cache sub-stores were never opened: not imported.
+    with pytest.raises(PyDiskcacheDirectoryError, match=r'cache.db that was not imported'):
+        pyimport.remove_source(src)
+    shutil.rmtree(os.path.join(src, 'deque'))
+    shutil.rmtree(os.path.join(src, 'cache'))
+    assert pyimport.remove_source(src) > 3
+    for dirpath, dirnames, filenames in os.walk(src):
+        assert 'cache.db' not in filenames
+        assert not any(len(name) == 32 and name.endswith('.val') for name in filenames), dirpath
+    fan, warned = open_recording(diskcache_go.FanoutCache, src)
+    with fan:
+        assert warned == [] and fan._count == 3
+        assert_same(fanout_view(fan), expected)
+        assert list(fan.index('names').items()) == names
+        assert fan.check() == []
+        assert fan.index('names').cache.check() == []
