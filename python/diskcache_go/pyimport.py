@@ -234,8 +234,10 @@ def _import_lock(directory):
         fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     except OSError as error:
         raise PyDiskcacheDirectoryError(
-            'cannot import the python-diskcache directory %s: cannot create its lock file %s: %s'
-            % (directory, path, error.strerror or error)
+            'cannot import the python-diskcache directory %s: cannot create its lock file %s: %s (the '
+            'import writes diskcache_go\'s files beside cache.db; for a directory this process cannot '
+            'write, copy it elsewhere with: python -m diskcache_go migrate %s NEW_DIR)'
+            % (directory, path, error.strerror or error, directory)
         ) from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
