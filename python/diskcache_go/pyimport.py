@@ -111,7 +111,7 @@ def source_files(directory):
     for top in _list_dirs(directory):
         for sub in _list_dirs(op.join(directory, top)):
             folder = op.join(directory, top, sub)
-            names.extend(op.join(top, sub, name) for name in os.listdir(folder) if _SOURCE_VALUE.match(name))
+            names.extend(op.join(top, sub, name) for name in _listdir(folder) if _SOURCE_VALUE.match(name))
     return names
 
 
@@ -163,7 +163,17 @@ def remove_source(directory):
 
 def _list_dirs(path):
     """The two-hex-digit directories in ``path``, sorted."""
-    return sorted(name for name in os.listdir(path) if _VALUE_DIR.match(name) and op.isdir(op.join(path, name)))
+    return sorted(name for name in _listdir(path) if _VALUE_DIR.match(name) and op.isdir(op.join(path, name)))
+
+
+def _listdir(path):
+    """``os.listdir``, or nothing for a directory that is gone: a
+    python-diskcache process still running removes its emptied ``ab/cd``
+    directories at any time."""
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
 
 
 def _imported(directory):
