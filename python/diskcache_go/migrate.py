@@ -25,6 +25,10 @@ into the same relative paths, so ``diskcache_go.FanoutCache(dst, shards=N)``
 finds every key where python-diskcache put it. An `Index` or `Deque`
 directory is a plain cache directory and migrates as one.
 
+The in-place import of pyimport.py (a python-diskcache directory opened
+by diskcache_go) copies rows with the same functions, hard-linking the
+value files instead of copying them.
+
 Without ``drop`` the source is opened read-only and left byte-for-byte
 unchanged. With ``drop`` each batch of rows is deleted from the source, in
 the source's own SQLite transaction, once it has been written to the
