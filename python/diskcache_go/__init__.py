@@ -16,9 +16,11 @@ from .core import (
     Timeout,
     UnknownFileWarning,
 )
+from .core import PyDiskcacheDirectoryError, PyDiskcacheImportWarning  # noqa: F401
 from .fanout import FanoutCache
-# Not in __all__, which stays python-diskcache's: FastCache and FanoutIndex
-# are this package's additions, imported by name.
+# Not in __all__, which stays python-diskcache's: FastCache, FanoutIndex and
+# the import's warning and error (just above) are this package's additions,
+# imported by name.
 from .fanoutindex import FanoutIndex  # noqa: F401
 from .fastcache import FastCache  # noqa: F401
 from .persistent import Deque, Index

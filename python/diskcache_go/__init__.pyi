@@ -10,6 +10,8 @@ from .core import (
     Disk as Disk,
     EmptyDirWarning as EmptyDirWarning,
     JSONDisk as JSONDisk,
+    PyDiskcacheDirectoryError as PyDiskcacheDirectoryError,
+    PyDiskcacheImportWarning as PyDiskcacheImportWarning,
     Timeout as Timeout,
     UnknownFileWarning as UnknownFileWarning,
 )

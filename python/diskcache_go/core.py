@@ -248,6 +248,23 @@ class CorruptionWarning(UserWarning):
     """
 
 
+class PyDiskcacheImportWarning(UserWarning):
+    """A directory python-diskcache wrote was imported on its first open.
+
+    Also issued, at every open, when such a directory already holds a
+    diskcache_go cache that was not imported from it (its python-diskcache
+    entries are then left out). The message says what happened and how to
+    turn the import off (setting ``pydiskcache`` or the environment
+    variable ``DISKCACHE_GO_PYDISKCACHE``); see docs/migration.md.
+    """
+
+
+class PyDiskcacheDirectoryError(Exception):
+    """A python-diskcache directory was not opened: the import is turned
+    off with ``pydiskcache='refuse'``, or it cannot be imported (the
+    message says why)."""
+
+
 class UntrustedDataError(pickle.UnpicklingError):
     """A pickled key or value failed authentication and was not unpickled.
 
@@ -773,6 +790,16 @@ def _compress_min_size(value):
     return value
 
 
+def _pydiskcache_files(directory):
+    """Full paths of python-diskcache's files in ``directory`` (none when it
+    has no ``cache.db``)."""
+    if not op.isfile(op.join(directory, DBNAME)):
+        return set()
+    from .pyimport import source_files
+
+    return {op.join(directory, name) for name in source_files(directory)}
+
+
 def _fsync_dirs(path, top):
     """fsync ``path`` and its parents up to ``top``: the names of a new
     value file and of the directories made for it must survive a power
@@ -899,7 +926,14 @@ class Cache:
         :param str directory: cache directory
         :param float timeout: seconds to wait for the writer lock
         :param type disk: `Disk` subclass for serialization
-        :param settings: any of `DEFAULT_SETTINGS`, or extra settings
+        :param settings: any of `DEFAULT_SETTINGS`, or extra settings;
+            ``pydiskcache`` (not a setting: never persisted) says what to
+            do with a directory python-diskcache wrote: ``'import'`` it in
+            place on the first open (the default, with a
+            `PyDiskcacheImportWarning`), ``'refuse'`` it
+            (`PyDiskcacheDirectoryError`) or ``'ignore'`` its files; the
+            environment variable ``DISKCACHE_GO_PYDISKCACHE`` sets the
+            default. See docs/migration.md.
         """
         try:
             assert issubclass(disk, Disk)
@@ -911,6 +945,12 @@ class Cache:
         directory = str(directory)
         directory = op.expanduser(directory)
         directory = op.expandvars(directory)
+
+        # Not a setting: how to treat a directory python-diskcache wrote, for
+        # this open only (never persisted; see pyimport.py).
+        pydiskcache = settings.pop('pydiskcache', None)
+        if pydiskcache not in (None, 'import', 'refuse', 'ignore'):
+            raise ValueError('pydiskcache must be one of import, refuse, ignore, not %r' % (pydiskcache,))
 
         self._directory = directory
         self._timeout = timeout
@@ -942,6 +982,13 @@ class Cache:
                         'Cache directory "%s" does not exist'
                         ' and could not be created' % self._directory,
                     ) from None
+
+        if op.isfile(op.join(directory, DBNAME)):
+            # python-diskcache's database: import it into this format before
+            # anything here is read (one stat when it is absent).
+            from .pyimport import import_on_open
+
+            import_on_open(directory, pydiskcache, stacklevel=2)
 
         # Settings: defaults, then what the directory persisted, then the
         # keyword arguments; the result is persisted again.
@@ -1829,6 +1876,9 @@ class Cache:
                 for kind, message in found:
                     warnings.warn(message, UnknownFileWarning if kind == 3 else UserWarning)
                 known = {op.join(self._directory, name) for name in referenced}
+                # python-diskcache's own files, kept beside an import for a
+                # rollback: not this cache's to report or move.
+                known |= _pydiskcache_files(self._directory)
                 quarantine = op.join(self._directory, QUARANTINE)
                 for dirpath, dirs, files in os.walk(self._directory):
                     if dirpath == self._directory and QUARANTINE in dirs:

@@ -58,10 +58,12 @@ class DjangoCache(BaseCache):
         :param dict params: the cache's entry in ``settings.CACHES``;
             ``SHARDS`` (default 8), ``DATABASE_TIMEOUT`` (default 0.010
             seconds) and ``OPTIONS`` (cache settings, default none) are
-            read here, the rest by Django's ``BaseCache``
+            read here, the rest by Django's ``BaseCache``; without
+            ``SHARDS``, a directory python-diskcache wrote is opened with
+            the shard count it used (and imported, see `FanoutCache`)
         """
         super().__init__(params)
-        shard_count = params.get('SHARDS', 8)
+        shard_count = params.get('SHARDS')
         lock_timeout = params.get('DATABASE_TIMEOUT', 0.010)
         settings = params.get('OPTIONS', {})
         self._cache = FanoutCache(directory, shard_count, lock_timeout, **settings)

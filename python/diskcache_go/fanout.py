@@ -17,6 +17,7 @@ import tempfile
 import time
 
 from .core import DEFAULT_SETTINGS, ENOVAL, Cache, Disk, Timeout, _memoizer
+from .pyimport import fanout_shards
 
 __all__ = ['FanoutCache']
 
@@ -27,11 +28,16 @@ _SHARD_ATTRIBUTES = frozenset(('timeout', 'disk'))
 class FanoutCache:
     """Cache made of `Cache` shards; keys are routed to shards by hash."""
 
-    def __init__(self, directory=None, shards=8, timeout=0.010, disk=Disk, **settings):
+    def __init__(self, directory=None, shards=None, timeout=0.010, disk=Disk, **settings):
         """Open (or create) the sharded cache in ``directory``.
 
+        A FanoutCache directory python-diskcache wrote is imported on its
+        first open, shard by shard (see `Cache` and docs/migration.md).
+
         :param str directory: cache directory; a new temporary one if None
-        :param int shards: number of shards (sub-directories ``000``...)
+        :param int shards: number of shards (sub-directories ``000``...);
+            None (the default) means the number python-diskcache used when
+            it wrote the directory, else 8
         :param float timeout: seconds a shard waits for its writer lock
         :param type disk: `Disk` subclass used by every shard
         :param settings: settings for every shard; ``size_limit`` is the
@@ -40,6 +46,13 @@ class FanoutCache:
         if directory is None:
             directory = tempfile.mkdtemp(prefix='diskcache-')
         directory = op.expandvars(op.expanduser(str(directory)))
+
+        # The shards python-diskcache wrote are imported here, so that one
+        # warning covers them all; the shards are then opened with
+        # 'ignore' (there is nothing left for them to do), the named
+        # sub-stores with the mode given.
+        self._pydiskcache = settings.pop('pydiskcache', None)
+        shards = fanout_shards(directory, shards, self._pydiskcache, stacklevel=2)
 
         total_limit = settings.pop('size_limit', DEFAULT_SETTINGS['size_limit'])
         shard_limit = total_limit / shards
@@ -53,6 +66,7 @@ class FanoutCache:
                 timeout=timeout,
                 disk=disk,
                 size_limit=shard_limit,
+                pydiskcache='ignore',
                 **settings,
             )
             for number in range(shards)
@@ -379,6 +393,8 @@ class FanoutCache:
             return self._caches[name]
         except KeyError:
             pass
+        if self._pydiskcache is not None:
+            settings.setdefault('pydiskcache', self._pydiskcache)
         sub = Cache(
             directory=self._subdirectory('cache', name),
             timeout=timeout,
@@ -404,6 +420,7 @@ class FanoutCache:
             directory=self._subdirectory('deque', name),
             disk=self._disk,
             eviction_policy='none',
+            pydiskcache=self._pydiskcache,
         )
         sub = Deque.fromcache(store, maxlen=maxlen)
         self._deques[name] = sub
@@ -425,6 +442,7 @@ class FanoutCache:
             directory=self._subdirectory('index', name),
             disk=self._disk,
             eviction_policy='none',
+            pydiskcache=self._pydiskcache,
         )
         sub = Index.fromcache(store)
         self._indexes[name] = sub

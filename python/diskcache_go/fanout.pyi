@@ -37,7 +37,7 @@ class FanoutCache:
     def __init__(
         self,
         directory: _Directory = None,
-        shards: int = 8,
+        shards: int | None = None,
         timeout: float = 0.010,
         disk: type[Disk] = ...,
         **settings: Any,

@@ -25,6 +25,10 @@ into the same relative paths, so ``diskcache_go.FanoutCache(dst, shards=N)``
 finds every key where python-diskcache put it. An `Index` or `Deque`
 directory is a plain cache directory and migrates as one.
 
+The in-place import of pyimport.py (a python-diskcache directory opened
+by diskcache_go) copies rows with the same functions, hard-linking the
+value files instead of copying them.
+
 Without ``drop`` the source is opened read-only and left byte-for-byte
 unchanged. With ``drop`` each batch of rows is deleted from the source, in
 the source's own SQLite transaction, once it has been written to the
@@ -39,6 +43,7 @@ leaves every item in the source, the destination, or both.
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import inspect
 import os
@@ -49,6 +54,7 @@ import sys
 import time
 import urllib.parse
 
+from . import _ffi
 from .core import (
     DEFAULT_SETTINGS,
     EVICTION_POLICY,
@@ -60,6 +66,8 @@ from .core import (
     UNKNOWN,
     Cache,
     Disk,
+    _makedirs,
+    _summed_name,
 )
 
 __all__ = ['MigrationError', 'MigrationSummary', 'SourceStore', 'find_source', 'inspect_source', 'migrate']
@@ -101,6 +109,7 @@ class MigrationSummary:
     skipped_unreadable: int = 0
     skipped_nan_keys: int = 0
     files_copied: int = 0
+    files_linked: int = 0  # value files hard-linked (the in-place import)
     bytes_copied: int = 0
     drop: bool = False
     dropped: int = 0  # source rows deleted (``drop=True``)
@@ -126,6 +135,10 @@ class MigrationSummary:
             ('skipped, unreadable', self.skipped_unreadable),
             ('skipped, NaN key', self.skipped_nan_keys),
             ('value files copied', self.files_copied),
+        ]
+        if self.files_linked:
+            rows.append(('value files linked', self.files_linked))
+        rows += [
             ('bytes copied', '%d (%s)' % (self.bytes_copied, human_bytes(self.bytes_copied))),
         ]
         if self.drop:
@@ -218,13 +231,18 @@ def find_source(src):
     return 'FanoutCache', len(shard_numbers), stores
 
 
-def _connect_source(directory, writable):
+def _connect_source(directory, writable, immutable=True):
     """A connection to ``directory/cache.db``.
 
     Read-only without ``writable``: with no ``-wal`` file beside the
     database (it was closed cleanly), it is opened ``immutable`` so SQLite
     creates no ``-wal``/``-shm`` files; otherwise ``mode=ro`` reads what the
-    existing WAL holds.
+    existing WAL holds. ``immutable=False`` always uses ``mode=ro``: an
+    immutable connection takes no locks, so a python-diskcache process that
+    starts writing (and checkpointing into ``cache.db``) during the read
+    could tear it; a plain read-only connection reads a consistent
+    snapshot, at the price of the empty ``-wal``/``-shm`` files SQLite
+    makes beside a WAL database.
     """
     path = op.join(directory, DBNAME)
     try:
@@ -232,7 +250,7 @@ def _connect_source(directory, writable):
             con = sqlite3.connect(path, timeout=60, isolation_level=None)
         else:
             query = 'mode=ro'
-            if not op.exists(path + '-wal'):
+            if immutable and not op.exists(path + '-wal'):
                 query += '&immutable=1'
             uri = 'file:%s?%s' % (urllib.parse.quote(op.abspath(path)), query)
             con = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
@@ -309,15 +327,32 @@ class _StoredValue:
 
     ``reader`` is an open binary file for a file-backed value (its bytes are
     copied to a new file), else None and ``db_value`` is the column value.
+    With ``link_from`` (the source file's path) the new file is a hard link
+    to the source file where the filesystem allows it.
     """
 
-    __slots__ = ('mode', 'db_value', 'reader', 'copied')
+    __slots__ = ('mode', 'db_value', 'reader', 'link_from', 'copied', 'linked')
 
-    def __init__(self, mode, db_value, reader):
+    def __init__(self, mode, db_value, reader, link_from=None):
         self.mode = mode
         self.db_value = db_value
         self.reader = reader
+        self.link_from = link_from
         self.copied = 0
+        self.linked = False
+
+
+# os.link errors after which the file is copied instead: the filesystem has
+# no hard links (FAT, some FUSE and SMB mounts), the kernel refuses to link
+# a file this user does not own (fs.protected_hardlinks), too many links, or
+# python-diskcache removed the file after it was opened (the open reader
+# still holds its bytes).
+_NO_LINK = frozenset(
+    code for code in (
+        errno.EPERM, errno.EACCES, errno.EXDEV, errno.EMLINK, errno.ENOENT,
+        getattr(errno, 'ENOTSUP', None), getattr(errno, 'EOPNOTSUPP', None), getattr(errno, 'ENOSYS', None),
+    ) if code is not None
+)
 
 
 def _split_disk_settings(settings):
@@ -360,6 +395,8 @@ class _MigrationDisk(Disk):
             if type(db_value) is bytes:
                 db_value = sqlite3.Binary(db_value)
             return 0, value.mode, None, db_value
+        if value.link_from is not None:
+            return self._link(value)
         filename, full_path = self.filename()
         # Disk._write makes the directories and the file as Disk does, and
         # copies the chunks as they are read.
@@ -372,17 +409,46 @@ class _MigrationDisk(Disk):
         value.copied = size
         return size, value.mode, filename, None
 
+    def _link(self, value):
+        """A new name for the source file: a hard link, else a copy.
+
+        The name carries the CRC-32 of the contents, as the stock Disk's
+        names do (reads verify it); python-diskcache never rewrites a value
+        file, so the two names keep the same bytes.
+        """
+        size = crc = 0
+        for chunk in iter(functools.partial(value.reader.read, 2**22), b''):
+            size += len(chunk)
+            crc = _ffi.crc32(chunk, crc)
+        filename, full_path = self.filename()
+        filename, full_path = _summed_name(filename, full_path, crc)
+        _makedirs(op.dirname(full_path), self.dir_mode)
+        try:
+            os.link(value.link_from, full_path)
+        except OSError as error:
+            if error.errno not in _NO_LINK:
+                raise
+            value.reader.seek(0)
+            chunks = iter(functools.partial(value.reader.read, 2**22), b'')
+            size = self._write_summed(full_path, chunks)[0]
+        else:
+            value.linked = True
+        value.copied = size
+        return size, value.mode, filename, None
+
 
 def _open_destination(directory, settings):
     """A diskcache_go Cache for ``directory`` with the source's settings.
 
     Automatic culling is off while the items are copied (``cull_limit`` 0)
-    so nothing is evicted on the way; the caller restores it.
+    so nothing is evicted on the way; the caller restores it. The
+    destination is never itself imported from (``pydiskcache='ignore'``):
+    the in-place import writes into the very directory it reads.
     """
     sets = dict(settings)
     sets['cull_limit'] = 0
     try:
-        return Cache(directory, disk=_MigrationDisk, **sets)
+        return Cache(directory, disk=_MigrationDisk, pydiskcache='ignore', **sets)
     except NotImplementedError as error:
         raise MigrationError('cannot migrate %s: %s' % (directory, error)) from None
 
@@ -532,37 +598,50 @@ def _problem(summary, message):
         summary.problems.append('... (further problems not listed)')
 
 
-def _migrate_store(store, dst_dir, drop, summary, bar):
-    con = _connect_source(store.directory, writable=drop)
+def _migrate_store(store, dst_dir, drop, summary, bar, link=False, immutable=True):
+    """Copy one cache directory's rows into ``dst_dir``.
+
+    ``link`` hard-links value files instead of copying them (the in-place
+    import: same filesystem); ``immutable=False`` reads through a locking
+    read-only connection (see `_connect_source`).
+    """
+    con = _connect_source(store.directory, writable=drop, immutable=immutable)
     try:
-        _migrate_rows(con, store, dst_dir, drop, summary, bar)
+        _migrate_rows(con, store, dst_dir, drop, summary, bar, link)
     except sqlite3.Error as error:
         raise MigrationError('error reading %s: %s' % (op.join(store.directory, DBNAME), error)) from None
     finally:
         con.close()
 
 
-def _migrate_rows(con, store, dst_dir, drop, summary, bar):
+def _migrate_rows(con, store, dst_dir, drop, summary, bar, link=False):
     """Open the destination with the source's settings and copy the rows."""
-    settings = read_settings(con)
-    carried = carried_settings(settings)
+    if drop:
+        _fill(con, store, dst_dir, drop, summary, bar, link)
+        return
+    # One read transaction: a consistent snapshot of the source, its
+    # settings and its rows alike.
+    con.execute('BEGIN')
+    try:
+        _fill(con, store, dst_dir, drop, summary, bar, link)
+    finally:
+        con.execute('COMMIT')
+
+
+def _fill(con, store, dst_dir, drop, summary, bar, link):
+    carried = carried_settings(read_settings(con))
     dest = _open_destination(dst_dir, carried)
     try:
         if drop:
             _copy_rows_dropping(con, store, dest, summary, bar)
         else:
-            # One read transaction: a consistent snapshot of the source.
-            con.execute('BEGIN')
-            try:
-                _copy_rows(con, store, dest, summary, bar)
-            finally:
-                con.execute('COMMIT')
+            _copy_rows(con, store, dest, summary, bar, link)
         dest.reset('cull_limit', carried.get('cull_limit', DEFAULT_SETTINGS['cull_limit']))
     finally:
         dest.close()
 
 
-def _copy_rows(con, store, dest, summary, bar):
+def _copy_rows(con, store, dest, summary, bar, link=False):
     """Copy every row, batch by batch, leaving the source as it is."""
     last = 0
     while True:
@@ -570,7 +649,7 @@ def _copy_rows(con, store, dest, summary, bar):
         if not rows:
             return
         last = rows[-1][0]
-        _copy_batch(rows, store, dest, summary)
+        _copy_batch(rows, store, dest, summary, link)
         bar.update(len(rows))
 
 
@@ -605,7 +684,7 @@ def _inside(filename):
     return norm != '..' and not norm.startswith('..' + os.sep) and norm != '.'
 
 
-def _copy_batch(rows, store, dest, summary):
+def _copy_batch(rows, store, dest, summary, link=False):
     """Write one batch; returns the rowids that may be dropped from the
     source (copied or expired) and their value files."""
     done = []
@@ -648,14 +727,18 @@ def _copy_batch(rows, store, dest, summary):
                 _problem(summary, '%s: row %d: unknown value mode %r (file %r); skipped'
                          % (directory, rowid, mode, filename))
                 continue
-            value = _StoredValue(mode, db_value, reader)
+            value = _StoredValue(mode, db_value, reader,
+                                 op.join(directory, filename) if link and reader is not None else None)
             try:
                 dest.set(_StoredKey(db_key, bool(raw)), value, expire=remaining, tag=tag, retry=True)
             finally:
                 if reader is not None:
                     reader.close()
             summary.migrated += 1
-            if reader is not None:
+            if value.linked:
+                summary.files_linked += 1
+                summary.bytes_copied += value.copied
+            elif reader is not None:
                 summary.files_copied += 1
                 summary.bytes_copied += value.copied
                 files.append(filename)

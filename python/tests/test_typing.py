@@ -61,7 +61,7 @@ def mypy(tmp_path_factory):
 
 def test_stub_files_exist():
     modules = ['__init__', '_version', 'core', 'djangocache', 'fanout', 'fanoutindex', 'fastcache',
-               'persistent', 'recipes']
+               'persistent', 'pyimport', 'recipes']
     missing = set(modules) - {name[:-4] for name in STUBS}
     assert not missing, 'modules without a .pyi stub: %s' % sorted(missing)
     assert os.path.isfile(os.path.join(PACKAGE, 'py.typed'))
