@@ -10,6 +10,7 @@ from .core import (
     Disk as Disk,
     EmptyDirWarning as EmptyDirWarning,
     JSONDisk as JSONDisk,
+    Stats as Stats,
     Timeout as Timeout,
     UnknownFileWarning as UnknownFileWarning,
 )
@@ -52,6 +53,9 @@ __all__ = [
     'throttle',
     'DjangoCache',
 ]
+
+# diskcache_rs's other name for Cache (not in __all__).
+DiskCache = Cache
 
 __title__: str
 __build__: int
