@@ -13,6 +13,7 @@ from .core import (
     Disk,
     EmptyDirWarning,
     JSONDisk,
+    Stats,  # noqa: F401  (what stats() returns; not in __all__, see below)
     Timeout,
     UnknownFileWarning,
 )
@@ -25,6 +26,9 @@ from .fanoutindex import FanoutIndex  # noqa: F401
 from .fastcache import FastCache  # noqa: F401
 from .persistent import Deque, Index
 from .recipes import Averager, BoundedSemaphore, Lock, RLock, barrier, memoize_stampede, throttle
+
+# diskcache_rs's other name for Cache, so its users' imports keep working.
+DiskCache = Cache
 
 __all__ = [
     'Averager',

@@ -12,6 +12,7 @@ from .core import (
     JSONDisk as JSONDisk,
     PyDiskcacheDirectoryError as PyDiskcacheDirectoryError,
     PyDiskcacheImportWarning as PyDiskcacheImportWarning,
+    Stats as Stats,
     Timeout as Timeout,
     UnknownFileWarning as UnknownFileWarning,
 )
@@ -54,6 +55,9 @@ __all__ = [
     'throttle',
     'DjangoCache',
 ]
+
+# diskcache_rs's other name for Cache (not in __all__).
+DiskCache = Cache
 
 __title__: str
 __build__: int

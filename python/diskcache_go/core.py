@@ -8,6 +8,7 @@ its API.
 
 import contextlib as cl
 import hashlib
+import inspect
 import hmac
 import errno
 import functools as ft
@@ -24,6 +25,7 @@ import struct
 import tempfile
 import threading
 import time
+import typing
 import warnings
 import weakref
 import zlib
@@ -175,6 +177,18 @@ _PLACEHOLDERS = ('.fuse_hidden', '.nfs')
 _SETTINGS_FILE = 'cache.dcg-settings'
 
 
+class Stats(typing.NamedTuple):
+    """What ``stats()`` returns: ``(hits, misses)`` with names.
+
+    A tuple, so it unpacks and compares as python-diskcache's plain tuple
+    does (``stats() == (0, 0)``); the names serve code written for
+    diskcache_rs (``stats().hits``).
+    """
+
+    hits: int
+    misses: int
+
+
 class Timeout(Exception):
     """Database timeout expired."""
 
@@ -287,6 +301,8 @@ class Disk:
     refused (`UntrustedDataError`) instead of run. ``file_mode`` and
     ``dir_mode`` (settings ``disk_file_mode`` and ``disk_dir_mode``) are the
     permissions of the value files and directories it creates.
+    ``write_threshold`` is another name for ``min_file_size`` (diskcache_rs
+    calls it so): the size from which values go to their own files.
     """
 
     #: Permission of value files (only the owner can read a cache's pickles).
@@ -298,7 +314,16 @@ class Disk:
     dir_mode = 0o700
 
     def __init__(self, directory, min_file_size=0, pickle_protocol=0, hmac_secret=None,
-                 file_mode=None, dir_mode=None):
+                 file_mode=None, dir_mode=None, write_threshold=None):
+        if write_threshold is not None:
+            # min_file_size's default is 0, so only a different non-zero
+            # value is known to be a second, contradicting, choice.
+            if min_file_size not in (0, write_threshold):
+                raise TypeError(
+                    'Disk() got min_file_size=%r and write_threshold=%r: write_threshold is '
+                    'another name for min_file_size, give one of them' % (min_file_size, write_threshold)
+                )
+            min_file_size = write_threshold
         self._directory = directory
         self.min_file_size = min_file_size
         self.pickle_protocol = pickle_protocol
@@ -307,6 +332,12 @@ class Disk:
             self.file_mode = file_mode
         if dir_mode is not None:
             self.dir_mode = dir_mode
+
+    @property
+    def directory(self):
+        """The cache directory value files are written under (diskcache_rs
+        names it so; python-diskcache keeps it only as ``_directory``)."""
+        return self._directory
 
     @property
     def hmac_secret(self):
@@ -377,8 +408,12 @@ class Disk:
         else:
             return pickle.load(io.BytesIO(self._unseal(key)))
 
-    def store(self, value, read, key=UNKNOWN):
-        """Convert ``value`` to ``(size, mode, filename, db_value)``."""
+    def store(self, value, read=False, key=UNKNOWN):
+        """Convert ``value`` to ``(size, mode, filename, db_value)``.
+
+        ``read`` (True: ``value`` is a file-like object to copy from) may be
+        left out, as diskcache_rs allows; python-diskcache requires it.
+        """
         type_value = type(value)
         min_file_size = self.min_file_size
         if (
@@ -495,7 +530,7 @@ class Disk:
             )
         return data
 
-    def fetch(self, mode, filename, value, read):
+    def fetch(self, mode, filename, value, read=False):
         """Convert a stored value back (reading its file if it has one)."""
         if mode == MODE_RAW:
             return bytes(value) if type(value) is sqlite3.Binary else value
@@ -523,6 +558,11 @@ class Disk:
         filename = op.join(hex_name[:2], hex_name[2:] + '.val')
         full_path = op.join(self._directory, filename)
         return filename, full_path
+
+    def __repr__(self):
+        # python-diskcache leaves object's repr; this one, diskcache_rs's,
+        # says which directory a Disk writes to.
+        return '%s(directory=%r)' % (type(self).__name__, self._directory)
 
     def remove(self, file_path):
         """Remove a value file, and its parent directories while they are
@@ -555,17 +595,21 @@ class JSONDisk(Disk):
         data = super().get(key, raw)
         return json.loads(zlib.decompress(data).decode('utf-8'))
 
-    def store(self, value, read, key=UNKNOWN):
+    def store(self, value, read=False, key=UNKNOWN):
         if not read:
             json_bytes = json.dumps(value).encode('utf-8')
             value = zlib.compress(json_bytes, self.compress_level)
         return super().store(value, read, key=key)
 
-    def fetch(self, mode, filename, value, read):
+    def fetch(self, mode, filename, value, read=False):
         data = super().fetch(mode, filename, value, read)
         if not read:
             data = json.loads(zlib.decompress(data).decode('utf-8'))
         return data
+
+    def __repr__(self):
+        return '%s(directory=%r, compress_level=%r)' % (
+            type(self).__name__, self._directory, self.compress_level)
 
 
 # Encoding between Python's stored forms and the engine's typed bytes.
@@ -679,8 +723,41 @@ def _parse_keys(data, count):
     return keys
 
 
-def args_to_key(base, args, kwargs, typed, ignore):
+def _pairs(items):
+    """``set_many``'s items as a list of (key, value): a mapping's items,
+    or the pairs an iterable yields."""
+    pairs_of = getattr(items, 'items', None)
+    if callable(pairs_of):
+        items = pairs_of()
+    elif isinstance(items, (str, bytes)):
+        raise TypeError(
+            'set_many() items must be a mapping or an iterable of (key, value) pairs, not %s'
+            % type(items).__name__
+        )
+    try:
+        iterator = iter(items)
+    except TypeError:
+        raise TypeError(
+            'set_many() items must be a mapping or an iterable of (key, value) pairs, not %s'
+            % type(items).__name__
+        ) from None
+    pairs = []
+    for number, pair in enumerate(iterator):
+        try:
+            key, value = pair
+        except (TypeError, ValueError):
+            raise TypeError(
+                'set_many() items must be (key, value) pairs; item %d is %r' % (number, pair)
+            ) from None
+        pairs.append((key, value))
+    return pairs
+
+
+def args_to_key(base, args, kwargs, typed, ignore=()):
     """Build the cache key of a memoized call.
+
+    ``ignore`` may be left out (nothing ignored), as diskcache_rs allows;
+    python-diskcache requires it.
 
     The key is ``base`` plus the positional arguments whose index is not in
     ``ignore``, then ``None`` as a separator, then the keyword arguments not
@@ -800,6 +877,22 @@ def _pydiskcache_files(directory):
     return {op.join(directory, name) for name in source_files(directory)}
 
 
+def _engine_limits(size_limit, cull_limit):
+    """The engine's integers for the ``size_limit`` and ``cull_limit``
+    settings.
+
+    ``size_limit=None`` means no limit (diskcache_rs's meaning, shown in its
+    README; python-diskcache accepts it but then fails on every write): the
+    largest int64. A fractional ``cull_limit`` (the README's Django example
+    passes 0.1; python-diskcache fails on every write with one) is rounded
+    up: truncated to 0 it would turn automatic culling off, the opposite of
+    what the caller asked for.
+    """
+    size_limit = _INT64_MAX if size_limit is None else int(size_limit)
+    cull_limit = math.ceil(cull_limit) if type(cull_limit) is float else int(cull_limit)
+    return size_limit, cull_limit
+
+
 def _fsync_dirs(path, top):
     """fsync ``path`` and its parents up to ``top``: the names of a new
     value file and of the directories made for it must survive a power
@@ -864,6 +957,8 @@ def _check_settings(data):
     if type(protocol) is not int or not 0 <= protocol <= pickle.HIGHEST_PROTOCOL:
         raise ValueError('pickle protocol %r' % (protocol,))
     for key in ('size_limit', 'cull_limit', 'disk_min_file_size', 'statistics', 'tag_index'):
+        if key == 'size_limit' and data.get(key, 0) is None:
+            continue  # no limit (see _engine_limits)
         if key in data and type(data[key]) not in (int, float):
             raise ValueError('%s %r' % (key, data[key]))
 
@@ -917,6 +1012,34 @@ def _settings_store(directory, settings):
         raise
 
 
+def _alias_write_threshold(disk, settings):
+    """Settings with diskcache_rs's ``disk_write_threshold`` renamed to the
+    setting it means, ``disk_min_file_size``.
+
+    Left as it is, python-diskcache would hand ``write_threshold`` to the
+    Disk next to ``min_file_size`` (always present, from the defaults), two
+    values for one threshold; renamed, the threshold is persisted, read back
+    on reopen and shown as ``cache.disk_min_file_size`` like any other. A
+    Disk subclass whose own ``__init__`` names a ``write_threshold``
+    parameter gets it untouched, as python-diskcache would pass it.
+    """
+    if 'disk_write_threshold' not in settings:
+        return settings
+    if disk.__init__ is not Disk.__init__ and \
+            'write_threshold' in inspect.signature(disk.__init__).parameters:
+        return settings
+    settings = dict(settings)
+    value = settings.pop('disk_write_threshold')
+    if 'disk_min_file_size' in settings and settings['disk_min_file_size'] != value:
+        raise TypeError(
+            'Cache() got disk_min_file_size=%r and disk_write_threshold=%r: '
+            'disk_write_threshold is another name for disk_min_file_size, give one of them'
+            % (settings['disk_min_file_size'], value)
+        )
+    settings['disk_min_file_size'] = value
+    return settings
+
+
 class Cache:
     """Disk and file backed cache."""
 
@@ -940,6 +1063,7 @@ class Cache:
         except (TypeError, AssertionError):
             raise ValueError('disk must subclass diskcache.Disk') from None
 
+        settings = _alias_write_threshold(disk, settings)
         if directory is None:
             directory = tempfile.mkdtemp(prefix='diskcache-')
         directory = str(directory)
@@ -1033,8 +1157,8 @@ class Cache:
         status = lib.dcg_open(
             path,
             len(path),
-            int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit'])),
-            int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit'])),
+            *_engine_limits(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']),
+                            getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit'])),
             policy,
             self._timeout_seconds(False),
             self._modes[0],
@@ -1561,6 +1685,12 @@ class Cache:
             # LRU and LFU record the read, so it is a write.
             return self._write(_ffi.OP_GET, retry, now, key_enc,
                                flags=_ffi.RQ_STATS if flags else 0)
+        return self._read(key_enc, now, flags)
+
+    def _read(self, key_enc, now, flags):
+        """The engine's lock-free read, which records nothing for the
+        eviction policy; returns (status, buffers)."""
+        kkind, kbytes = key_enc
         bufs = _ffi.buffers()
         while True:
             handle = self._h()
@@ -1946,7 +2076,8 @@ class Cache:
                 self._fail(status, None, 'info')
             return list(bufs.info)
 
-    def _iter(self, ascending=True):
+    def _iter(self, ascending=True, raw=False):
+        # raw: yield the engine's (kind, bytes) instead of decoded keys.
         max_rowid = self._info()[4]
         yield  # Ready: the bound is captured.
         if max_rowid == 0:
@@ -1971,8 +2102,11 @@ class Cache:
                 self._fail(status, bufs, 'iterate')
             _, _, _, _, next_rowid, count, next_id, _ = _ffi.KEYS.unpack_from(bufs.data)
             keys = _parse_keys(bufs.data, count)
-            for kind, kbytes in keys:
-                yield _decode_key(disk, kind, kbytes)
+            if raw:
+                yield from keys
+            else:
+                for kind, kbytes in keys:
+                    yield _decode_key(disk, kind, kbytes)
             if count == 0:
                 # Not "count < batch": keys added meanwhile are still
                 # yielded, as python-diskcache's iterators do.
@@ -1996,11 +2130,12 @@ class Cache:
         return self.reset('count')
 
     def stats(self, enable=True, reset=False):
-        """Return ``(hits, misses)``; then optionally zero them.
+        """Return ``(hits, misses)`` (a `Stats` named tuple); then
+        optionally zero them.
 
         Calling it with no arguments turns statistics on.
         """
-        result = (self.reset('hits'), self.reset('misses'))
+        result = Stats(self.reset('hits'), self.reset('misses'))
         if reset:
             self.reset('hits', 0)
             self.reset('misses', 0)
@@ -2012,6 +2147,162 @@ class Cache:
         info = self._info()
         self.size = info[5]
         return info[1]
+
+    # -- calls diskcache_rs's users know -----------------------------------
+
+    def exists(self, key):
+        """Whether ``key`` is present and unexpired: ``key in cache`` by
+        diskcache_rs's name."""
+        return key in self
+
+    def _live_items(self):
+        """The ``(key, value)`` pairs of the items unexpired at the moment of
+        the call, in insertion order.
+
+        Read lock-free: the reads are not counted in `stats` and, under the
+        LRU and LFU policies, not recorded as uses (a listing is not a
+        use). An item removed while the listing runs is left out.
+        """
+        now = time.time()
+        disk = self._disk
+        raw_keys = self._iter(raw=True)
+        next(raw_keys)
+        found = []
+        for key_enc in raw_keys:
+            status, bufs = self._read(key_enc, now, 0)
+            if status == _ffi.NOTFOUND:
+                continue
+            if status != _ffi.OK:
+                self._fail(status, bufs, 'items')
+            mode, filename, db_value, _, _ = self._item(bufs)
+            try:
+                value = disk.fetch(mode, filename, db_value, False)
+            except IOError:
+                # Removed between the read and its value file's read.
+                continue
+            found.append((_decode_key(disk, *key_enc), value))
+        return found
+
+    def keys(self):
+        """A list of the keys, in insertion order: ``list(cache)``.
+
+        As iteration and ``len`` (and diskcache_rs's ``keys()``), it
+        includes expired items not yet removed (`expire` removes them).
+        """
+        return list(self)
+
+    def values(self):
+        """A list of the values of the unexpired items, in insertion order.
+
+        An expired item is left out (rather than given as None, which could
+        be a stored value), so while expired items wait to be removed this
+        is shorter than `keys`. The reads are not counted in `stats`, nor
+        recorded as uses by the LRU and LFU policies.
+        """
+        return [value for _, value in self._live_items()]
+
+    def items(self):
+        """A list of the ``(key, value)`` pairs of the unexpired items, in
+        insertion order; see `values`."""
+        return self._live_items()
+
+    def set_many(self, items, expire=None, tag=None, retry=False):
+        """Set every ``(key, value)`` of ``items`` in one transaction; the
+        number of pairs written.
+
+        ``items`` is a mapping or an iterable of pairs (read before the
+        lock is taken). ``expire`` and ``tag`` apply to each, as in `set`.
+        Atomic: if one value can not be stored (it does not pickle, say) the
+        error propagates and none of them is (inside an enclosing
+        `transact` block the pairs written so far stand or fall with that
+        block, as any write there).
+
+        :raises TypeError: if ``items`` is not a mapping or an iterable of
+            pairs
+        :raises Timeout: if the writer lock could not be taken
+        """
+        pairs = _pairs(items)
+        if not pairs:
+            return 0
+        now = time.time()
+        expire_time = None if expire is None else now + expire
+        # Every value is converted (and its value file written) before the
+        # lock is taken, as set does for one; a value that fails leaves none
+        # of the batch's files behind.
+        prepared = []
+        try:
+            for key, value in pairs:
+                prepared.append((self._key(key), self._disk.store(value, False, key=key)))
+        except BaseException:
+            self._remove_files(prepared)
+            raise
+        outermost = not self._txn_depth.get(threading.get_ident())
+        stored = False
+        try:
+            with self.transact(retry=retry):
+                for key_enc, (size, mode, filename, db_value) in prepared:
+                    self._store(_ffi.OP_SET, key_enc, expire_time, tag, size, mode, filename,
+                                db_value, retry, now)
+                stored = True
+        except BaseException:
+            if outermost and not stored:
+                # Rolled back (or never begun): no entry refers to the
+                # files. Inside a caller's transaction the entries written
+                # so far stand until that transaction ends, so their files
+                # stay; after a failed commit nobody knows, so they stay too.
+                self._remove_files(prepared)
+            raise
+        return len(prepared)
+
+    def _remove_files(self, prepared):
+        for _, (_, _, filename, _) in prepared:
+            if filename is not None:
+                self._disk.remove(filename)
+
+    def get_many(self, keys, retry=False):
+        """A dict of the values of those of ``keys`` that are present and
+        unexpired (keys missing or expired are left out). Each lookup is a
+        `get`, counted in `stats`.
+
+        :raises TypeError: if ``keys`` is a single str or bytes, or not
+            iterable
+        """
+        if isinstance(keys, (str, bytes)):
+            raise TypeError(
+                'get_many() keys must be an iterable of keys, not a single %s '
+                '(write get_many([key]))' % type(keys).__name__
+            )
+        try:
+            keys = iter(keys)
+        except TypeError:
+            raise TypeError(
+                'get_many() keys must be an iterable of keys, not %s' % type(keys).__name__
+            ) from None
+        found = {}
+        for key in keys:
+            value = self.get(key, ENOVAL, retry=retry)
+            if value is not ENOVAL:
+                found[key] = value
+        return found
+
+    def vacuum(self, retry=False):
+        """Remove the expired items (their space comes back); the count
+        removed. The same as `expire` with the current time.
+
+        diskcache_rs's ``vacuum()`` flushes writes it had queued and saves
+        its index; here there is nothing to flush: every write is in the
+        index, seen by every process, when it returns (``fsync=True`` makes
+        it durable against power loss too). Space of overwritten and
+        deleted items inside the segment files is given back by the
+        engine's own compaction, a little with each write (see
+        docs/design.md); this Python API has no call to force a full
+        compaction, so ``vacuum()`` does not shrink the segment files at
+        once. A removed item's value file (values of ``disk_min_file_size``
+        bytes or more) is deleted with it.
+
+        :raises Timeout: ``Timeout(count)`` if the lock was not available
+        """
+        return self.expire(retry=retry)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -2135,8 +2426,9 @@ class Cache:
         self._memo_keys = type(self._disk) is Disk and self._disk.hmac_secret is None
         self._key_memo = {}
         self._sync_fast()
-        size_limit = int(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']))
-        cull_limit = int(getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
+        size_limit, cull_limit = _engine_limits(
+            getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']),
+            getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
         status = self._call(_ffi.lib().dcg_limits, size_limit, cull_limit, _POLICY_IDS[name])
         if status != _ffi.OK:
             self._fail(status, None, 'limits')

@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 import time
 
-from .core import DEFAULT_SETTINGS, ENOVAL, Cache, Disk, Timeout, _memoizer
+from .core import DEFAULT_SETTINGS, ENOVAL, Cache, Disk, Stats, Timeout, _memoizer
 from .pyimport import fanout_shards
 
 __all__ = ['FanoutCache']
@@ -55,7 +55,8 @@ class FanoutCache:
         shards = fanout_shards(directory, shards, self._pydiskcache, stacklevel=2)
 
         total_limit = settings.pop('size_limit', DEFAULT_SETTINGS['size_limit'])
-        shard_limit = total_limit / shards
+        # None: no limit, for every shard (see core._engine_limits).
+        shard_limit = None if total_limit is None else total_limit / shards
 
         self._count = shards
         self._directory = directory
@@ -281,9 +282,23 @@ class FanoutCache:
                     break
         return removed
 
-    def expire(self, retry=False):
-        """Remove the expired items of every shard; the count removed."""
-        return self._drain('expire', args=(time.time(),), retry=retry)
+    def expire(self, retry=False, *, now=None):
+        """Remove the items of every shard that expired before ``now``
+        (default: the current time); the count removed.
+
+        ``now`` is diskcache_rs's addition and keyword-only: the first
+        positional parameter stays python-diskcache's ``retry``.
+        """
+        if now is None:
+            now = time.time()
+        elif isinstance(now, bool) or not isinstance(now, (int, float)):
+            raise TypeError('expire() now must be a time in seconds (int or float), not %r' % (now,))
+        return self._drain('expire', args=(now,), retry=retry)
+
+    def vacuum(self, retry=False):
+        """`Cache.vacuum` on every shard: remove the expired items; the
+        count removed (see `Cache.vacuum` for what it does not do)."""
+        return self._drain('vacuum', retry=retry)
 
     def evict(self, tag, retry=False):
         """Remove the items tagged ``tag`` from every shard; the count."""
@@ -308,13 +323,14 @@ class FanoutCache:
             shard.drop_tag_index()
 
     def stats(self, enable=True, reset=False):
-        """Summed ``(hits, misses)`` of the shards; see `Cache.stats`."""
+        """Summed ``(hits, misses)`` of the shards, a `Stats` named tuple;
+        see `Cache.stats`."""
         hits = misses = 0
         for shard in self._shards:
             shard_hits, shard_misses = shard.stats(enable, reset)
             hits += shard_hits
             misses += shard_misses
-        return hits, misses
+        return Stats(hits, misses)
 
     def volume(self):
         """Estimated bytes on disk, summed over the shards."""
@@ -335,6 +351,29 @@ class FanoutCache:
                     continue
                 break
         return result
+
+    # -- calls diskcache_rs's users know -----------------------------------
+
+    def exists(self, key):
+        """Whether ``key`` is present and unexpired: ``key in cache`` by
+        diskcache_rs's name."""
+        return key in self
+
+    def keys(self):
+        """A list of the keys: ``list(cache)``, shard 0's in insertion
+        order, then shard 1's, ... (expired items not yet removed
+        included; see `Cache.keys`)."""
+        return list(self)
+
+    def values(self):
+        """A list of the values of the unexpired items, in the order of
+        `keys` (see `Cache.values`)."""
+        return [value for shard in self._shards for value in shard.values()]
+
+    def items(self):
+        """A list of the ``(key, value)`` pairs of the unexpired items, in
+        the order of `keys`."""
+        return [item for shard in self._shards for item in shard.items()]
 
     # -- iteration and size ------------------------------------------------
 

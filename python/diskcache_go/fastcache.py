@@ -17,7 +17,7 @@ import threading
 import time
 import weakref
 
-from .core import ENOVAL, _memoize_with
+from .core import ENOVAL, Stats, _memoize_with
 
 __all__ = ['FastCache']
 
@@ -53,8 +53,26 @@ def _shape(value, expire_at, tag, want_expire_time, want_tag):
 
 
 def _check_limit(name, value):
-    if value is not None and (isinstance(value, bool) or value < 0):
+    if value is None:
+        return value
+    try:
+        negative = value < 0
+    except TypeError:
+        # Not a number: say which parameter, rather than "'<' not supported".
+        raise TypeError('%s must be None or a number >= 0, not %r' % (name, value)) from None
+    if isinstance(value, bool) or negative:
         raise ValueError('%s must be None or a number >= 0, not %r' % (name, value))
+    return value
+
+
+def _check_ttl(value):
+    """diskcache_rs's ``default_ttl_seconds``: None or seconds > 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError('default_ttl_seconds must be None or a number of seconds > 0, not %r' % (value,))
+    if not value > 0:
+        raise ValueError('default_ttl_seconds must be None or a number of seconds > 0, not %r' % (value,))
     return value
 
 
@@ -105,7 +123,7 @@ class FastCache:
     """
 
     def __init__(self, max_entries=None, size_limit=None, sizeof=sys.getsizeof, statistics=False,
-                 cull_limit=10):
+                 cull_limit=10, *, max_size=None, default_ttl_seconds=None):
         """Make an empty cache.
 
         :param int max_entries: most items kept (None: no limit)
@@ -117,7 +135,31 @@ class FastCache:
         :param bool statistics: count hits and misses from the start
         :param int cull_limit: most expired items a write removes (as the
             `Cache` setting; 0 leaves them to `expire` and `cull`)
+        :param max_size: diskcache_rs's name for ``size_limit`` (bytes)
+        :param default_ttl_seconds: diskcache_rs's default lifetime: the
+            seconds until expiry of an item written with ``expire=None``
+            (None: such items never expire)
+        :raises TypeError: for a directory in place of ``max_entries`` (this
+            cache keeps its items in memory: use `Cache` for a directory),
+            or both ``size_limit`` and ``max_size``
         """
+        if isinstance(max_entries, (str, bytes, os.PathLike)):
+            # diskcache_rs's FastCache(directory) keeps its items in files;
+            # this one keeps them in memory, so a directory would be
+            # silently ignored and the items lost at exit: refuse it.
+            raise TypeError(
+                'FastCache keeps its items in memory and takes no directory (got %r for '
+                'max_entries, its first parameter); for a cache kept in a directory use '
+                'Cache(directory), or FanoutCache(directory)' % (max_entries,)
+            )
+        if max_size is not None:
+            if size_limit is not None and size_limit != max_size:
+                raise TypeError(
+                    'FastCache() got size_limit=%r and max_size=%r: max_size is another name '
+                    'for size_limit, give one of them' % (size_limit, max_size)
+                )
+            size_limit = _check_limit('max_size', max_size)
+        self._default_ttl = _check_ttl(default_ttl_seconds)
         self._data = collections.OrderedDict()
         self._lookup = self._data.get
         self._move = self._data.move_to_end
@@ -140,6 +182,12 @@ class FastCache:
         _INSTANCES.add(self)
 
     # -- limits --------------------------------------------------------------
+
+    @property
+    def default_ttl_seconds(self):
+        """Seconds until expiry of items written with ``expire=None``, or
+        None (they never expire)."""
+        return self._default_ttl
 
     @property
     def max_entries(self):
@@ -277,10 +325,13 @@ class FastCache:
     def set(self, key, value, expire=None, tag=None):
         """Store ``value`` under ``key`` as the most recently used item.
 
-        :param expire: seconds until the item expires (None: never)
+        :param expire: seconds until the item expires (None: the
+            ``default_ttl_seconds``, never without one)
         :param tag: any value stored with the item (see `evict`)
         :return: True
         """
+        if expire is None:
+            expire = self._default_ttl
         if expire is None:
             now = expire_at = None
         else:
@@ -312,6 +363,8 @@ class FastCache:
 
         :return: True if stored, False if a live item was there
         """
+        if expire is None:
+            expire = self._default_ttl
         now = time.time()
         expire_at = None if expire is None else now + expire
         size = 0 if self._size_limit is None else self._sizeof(value)
@@ -323,10 +376,13 @@ class FastCache:
         return True
 
     def touch(self, key, expire=None):
-        """Give a live ``key`` a new expiry (None: never expires).
+        """Give a live ``key`` a new expiry (None: the
+        ``default_ttl_seconds`` from now, never without one).
 
         :return: True if touched, False if missing or expired
         """
+        if expire is None:
+            expire = self._default_ttl
         now = time.time()
         expire_at = None if expire is None else now + expire
         with self._lock:
@@ -341,8 +397,9 @@ class FastCache:
     def incr(self, key, delta=1, default=0):
         """Add ``delta`` to the int or float under ``key``; atomic.
 
-        A missing or expired key starts from ``default`` and gets no expiry
-        and no tag; a live key keeps its expiry and tag.
+        A missing or expired key starts from ``default`` and gets no tag
+        and the ``default_ttl_seconds`` (no expiry without one); a live key
+        keeps its expiry and tag.
 
         :return: the new value
         :raises KeyError: if ``key`` is missing or expired and ``default``
@@ -356,7 +413,9 @@ class FastCache:
                 if default is None:
                     raise KeyError(key)
                 value = default + delta
-                self._put(key, (value, None, None, self._measure_one(value)), now)
+                ttl = self._default_ttl
+                expire_at = None if ttl is None else now + ttl
+                self._put(key, (value, expire_at, None, self._measure_one(value)), now)
                 return value
             current = old[0]
             if type(current) is not int and type(current) is not float:
@@ -442,6 +501,18 @@ class FastCache:
         except KeyError:  # removed by a writer since the lookup
             pass
         return entry[0]
+
+    def exists(self, key):
+        """``key in cache`` by diskcache_rs's name."""
+        return key in self
+
+    def keys(self):
+        """A list of the keys of the unexpired items, least recently used
+        first (unlike ``list(cache)``, which includes expired items not yet
+        removed). Not counted as uses."""
+        now = time.time()
+        with self._lock:
+            return [key for key, entry in self._items() if entry[1] is None or entry[1] > now]
 
     def __contains__(self, key):
         """True if ``key`` is present and not expired (not counted as a use)."""
@@ -559,7 +630,8 @@ class FastCache:
         return reversed(self._snapshot())
 
     def stats(self, enable=True, reset=False):
-        """``(hits, misses)`` counted by `get` and ``cache[key]`` so far.
+        """``(hits, misses)`` counted by `get` and ``cache[key]`` so far, a
+        `Stats` named tuple.
 
         Counting starts when ``enable`` is true (calling ``stats()`` turns it
         on, as in `Cache`) and stops when it is false; ``reset`` zeroes the
@@ -567,7 +639,7 @@ class FastCache:
         lock.
         """
         with self._lock:
-            result = (self._hits, self._misses)
+            result = Stats(self._hits, self._misses)
             if reset:
                 self._hits = self._misses = 0
             self._statistics = bool(enable)
@@ -619,6 +691,7 @@ class FastCache:
                 'sizeof': self._sizeof,
                 'statistics': self._statistics,
                 'cull_limit': self._cull_limit,
+                'default_ttl_seconds': self._default_ttl,
                 'counts': (self._hits, self._misses),
                 'items': items,
             }
@@ -630,6 +703,8 @@ class FastCache:
             sizeof=state['sizeof'],
             statistics=state['statistics'],
             cull_limit=state['cull_limit'],
+            # Absent from copies pickled before it existed.
+            default_ttl_seconds=state.get('default_ttl_seconds'),
         )
         self._hits, self._misses = state['counts']
         for key, entry in state['items']:

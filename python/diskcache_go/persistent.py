@@ -378,6 +378,19 @@ class Deque(cabc.Sequence):
         """
         return type(self)(directory=self.directory, maxlen=self.maxlen)
 
+    # -- lifecycle (diskcache_rs's additions) -------------------------------
+
+    def close(self):
+        """Close the cache's engine handle, as `Cache.close` does; the deque
+        stays usable and reopens it on next use."""
+        self._cache.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.close()
+
     # -- pickling ----------------------------------------------------------
 
     def __getstate__(self):
@@ -592,6 +605,19 @@ class Index(cabc.MutableMapping):
 
     def __repr__(self):
         return '%s(%r)' % (type(self).__name__, self.directory)
+
+    # -- lifecycle (diskcache_rs's additions) -------------------------------
+
+    def close(self):
+        """Close the cache's engine handle, as `Cache.close` does; the index
+        stays usable and reopens it on next use."""
+        self._cache.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.close()
 
     def __getstate__(self):
         return self.directory

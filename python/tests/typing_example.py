@@ -270,6 +270,40 @@ def use_fastcache() -> None:
         assert cache.expire() + cache.cull() + cache.clear() >= 0
 
 
+def use_diskcache_rs_calls(directory: str) -> None:
+    """The calls diskcache_rs's users know."""
+    with diskcache_go.DiskCache(os.path.join(directory, 'c'), disk_write_threshold=0) as cache:
+        stored: int = cache.set_many({'a': 1, 'b': 2}, expire=60, tag='t')
+        found: dict[Any, Any] = cache.get_many(['a', 'z'])
+        present: bool = cache.exists('a')
+        keys: list[Any] = cache.keys()
+        values: list[Any] = cache.values()
+        items: list[tuple[Any, Any]] = cache.items()
+        stats: diskcache_go.Stats = cache.stats()
+        removed: int = cache.vacuum()
+        assert stored == 2 and found == {'a': 1} and present and keys == ['a', 'b']
+        assert values == [1, 2] and items == [('a', 1), ('b', 2)] and removed == 0
+        assert stats.hits + stats.misses >= 0
+    disk = Disk(directory, write_threshold=10)
+    where: str = disk.directory
+    size, mode, filename, db_value = disk.store(3)
+    assert where == directory and disk.fetch(mode, filename, db_value) == 3 and size == 0
+    with FanoutCache(os.path.join(directory, 'f'), shards=2) as fanout:
+        fanout['k'] = 1
+        assert fanout.expire(now=0.0) + fanout.vacuum() == 0
+        assert fanout.exists('k') and fanout.keys() == ['k'] and fanout.items() == [('k', 1)]
+        assert fanout.values() == [1] and fanout.stats().misses == 0
+    with Index(os.path.join(directory, 'i')) as index, Deque(directory=os.path.join(directory, 'd')) as deque:
+        index['x'] = 1
+        deque.append(1)
+    index.close()
+    deque.close()
+    fast = FastCache(max_size=1000, default_ttl_seconds=60)
+    fast['x'] = 1
+    ttl: float | None = fast.default_ttl_seconds
+    assert ttl == 60 and fast.exists('x') and fast.keys() == ['x'] and fast.stats().hits == 0
+
+
 def use_recipes(directory: str) -> None:
     with Cache(directory, eviction_policy='none') as cache:
         average = Averager(cache, 'latency', expire=60)
@@ -367,6 +401,7 @@ def main() -> int:
         use_index(os.path.join(root, 'index'))
         use_fanout_index(os.path.join(root, 'fanoutindex'))
         use_fastcache()
+        use_diskcache_rs_calls(os.path.join(root, 'rs'))
         use_recipes(os.path.join(root, 'recipes'))
         use_django(os.path.join(root, 'django'))
         use_module_api()
