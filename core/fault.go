@@ -19,8 +19,10 @@ import (
 // fault unwinds it.
 //
 // Cost: one SetPanicOnFault pair and one deferred recover per guarded call,
-// about 6 ns (BenchmarkGuard); docs/performance.md has the get path's
-// figures before and after.
+// about 10 ns over a plain call here (BenchmarkGuard: 4.7 ns to 15 ns). A
+// get pays it once (readOnce) and no longer pays it in its record read
+// (segments.recordIn): about +26 instructions per engine Get in all, and
+// no change beyond noise in Python's get (docs/performance.md).
 
 // errFault means a file is shorter than this process's view of it, or
 // could not be read: a load or store through a mapping faulted (the file
