@@ -183,7 +183,9 @@ func (s *segments) forget(ids []uint32) {
 
 // withRecord calls fn with the record entry e points at, straight from the
 // mapping. A fault while reading a mapping (a segment truncated under this
-// process) becomes errRetry instead of killing the process.
+// process) becomes errRetry instead of killing the process. fn runs holding
+// the segments' read lock and must not read another record: that read may
+// map a segment again (view), which takes the write lock.
 func (s *segments) withRecord(e []byte, fn func(r record) error) (err error) {
 	old := debug.SetPanicOnFault(true)
 	defer func() {
