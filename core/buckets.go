@@ -18,23 +18,22 @@ var errRetry = errors.New("diskcache: retry read")
 // must survive any garbage, and writers, which see a consistent index.
 // It returns the entry id and its bucket slot, or nilID.
 func (c *Cache) lookup(key Typed, h uint64) (uint32, uint64, error) {
-	x := c.idx
-	off, capacity := x.buckets()
-	fileSize := int64(x.u64(offFileSize))
-	if capacity == 0 || capacity&(capacity-1) != 0 || off < headerSize || off+int64(capacity)*bucketSize > fileSize {
+	m := c.idx.mem()
+	off, capacity, ok := bucketTable(m)
+	if !ok {
 		return 0, 0, errRetry
 	}
 	mask := capacity - 1
 	pos := h & mask
 	tag := uint32(h >> 32)
 	for n := uint64(0); n < capacity; n++ {
-		b := getU64(x.m, off+int64(pos)*bucketSize)
+		b := getU64(m, off+int64(pos)*bucketSize)
 		id := uint32(b)
 		if id == nilID {
 			return nilID, 0, nil
 		}
 		if id != tombstone && uint32(b>>32) == tag {
-			e := x.entry(id)
+			e := entryAt(m, id)
 			if e == nil {
 				return 0, 0, errRetry
 			}
@@ -57,23 +56,22 @@ func (c *Cache) lookup(key Typed, h uint64) (uint32, uint64, error) {
 // flag set; expiry is the caller's business), reading each candidate's
 // record once.
 func (c *Cache) probe(key Typed, h uint64, fn func(e []byte, r record) error) error {
-	x := c.idx
-	off, capacity := x.buckets()
-	fileSize := int64(x.u64(offFileSize))
-	if capacity == 0 || capacity&(capacity-1) != 0 || off < headerSize || off+int64(capacity)*bucketSize > fileSize {
+	m := c.idx.mem()
+	off, capacity, ok := bucketTable(m)
+	if !ok {
 		return errRetry
 	}
 	mask := capacity - 1
 	pos := h & mask
 	tag := uint32(h >> 32)
 	for n := uint64(0); n < capacity; n++ {
-		b := getU64(x.m, off+int64(pos)*bucketSize)
+		b := getU64(m, off+int64(pos)*bucketSize)
 		id := uint32(b)
 		if id == nilID {
 			return nil
 		}
 		if id != tombstone && uint32(b>>32) == tag {
-			e := x.entry(id)
+			e := entryAt(m, id)
 			if e == nil {
 				return errRetry
 			}
@@ -83,7 +81,7 @@ func (c *Cache) probe(key Typed, h uint64, fn func(e []byte, r record) error) er
 				runtime.KeepAlive(warm(e))
 				kk := Kind(getU32(e, eFlags) >> shiftKey & kindMask)
 				done := false
-				err := c.segs.withRecord(e, func(r record) error {
+				err := c.segs.recordIn(e, func(r record) error {
 					if !equalTyped(key, kk, r.key()) {
 						return nil
 					}
@@ -100,11 +98,32 @@ func (c *Cache) probe(key Typed, h uint64, fn func(e []byte, r record) error) er
 	return nil
 }
 
+// bucketTable returns the bucket table's offset and capacity in mapping m,
+// checked against the file and the mapping (a reader holds no lock, so
+// they may be torn); false when they do not fit.
+func bucketTable(m []byte) (off int64, capacity uint64, ok bool) {
+	off, capacity = int64(getU64(m, offBucketOff)), getU64(m, offBucketCap)
+	end := min(getU64(m, offFileSize), uint64(len(m)))
+	if capacity == 0 || capacity&(capacity-1) != 0 || off < headerSize || uint64(off) > end || capacity > (end-uint64(off))/bucketSize {
+		return 0, 0, false
+	}
+	return off, capacity, true
+}
+
+// entryAt is index.entry in mapping m.
+func entryAt(m []byte, id uint32) []byte {
+	off := entryIn(m, id)
+	if off < 0 {
+		return nil
+	}
+	return m[off : off+entrySize : off+entrySize]
+}
+
 // keyMatches compares key with the key stored in e's record.
 func (c *Cache) keyMatches(e []byte, key Typed) (bool, error) {
 	kk := Kind(getU32(e, eFlags) >> shiftKey & kindMask)
 	var ok bool
-	err := c.segs.withRecord(e, func(r record) error {
+	err := c.segs.recordIn(e, func(r record) error {
 		ok = equalTyped(key, kk, r.key())
 		return nil
 	})

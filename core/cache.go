@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,7 +228,8 @@ func (c *Cache) withLock(fn func() error) error {
 		c.lock.leave(owner)
 		c.lock.release()
 	}()
-	return fn()
+	c.idx.m = c.idx.mem()
+	return guard(fn)
 }
 
 // preparePrivate is prepare for the ordered and network modes, which read
@@ -407,7 +409,7 @@ func (c *Cache) recover() error {
 		return err
 	}
 	if c.jrn.pending() {
-		if err := c.jrn.rollback(c.idx.m, c.idx.f); err != nil {
+		if err := c.jrn.rollback(c.idx); err != nil {
 			return err
 		}
 		c.trimLog()
@@ -478,8 +480,13 @@ func (c *Cache) Close() error {
 	open := c.lock.depth > 0
 	c.lock.mu.Unlock()
 	if open {
-		c.tx.endOp()
-		c.abortTx()
+		if guard(func() error {
+			c.tx.endOp()
+			c.abortTx()
+			return nil
+		}) != nil {
+			c.afterFault()
+		}
 		c.lock.release()
 	}
 	return c.release()
@@ -531,11 +538,21 @@ func (c *Cache) update(call Call, fn func(t *tx) error) error {
 	}
 	t := c.tx
 	mark, allocs := c.jrn.used, len(t.allocs)
-	err = fn(t)
-	t.endOp()
-	if err != nil && !outcome(err) && (c.jrn.used != mark || len(t.allocs) != allocs) {
+	err = guard(func() error {
+		err := fn(t)
+		t.endOp()
+		return err
+	})
+	if errors.Is(err, errFault) {
+		c.afterFault()
+	} else if err != nil && !outcome(err) && (c.jrn.used != mark || len(t.allocs) != allocs) {
 		// The operation changed the index before failing: undo it all.
 		c.abortTx()
+	}
+	if errors.Is(err, errRetry) {
+		// The writer sees a consistent index: what it could not read is
+		// missing or damaged.
+		err = fmt.Errorf("%w: index refers to missing data", ErrCorrupted)
 	}
 	last, lerr := c.lock.leave(owner)
 	if lerr != nil {
@@ -556,8 +573,19 @@ func outcome(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists)
 }
 
-// startTx begins a transaction for a writer that just took the lock.
+// startTx begins a transaction for a writer that just took the lock. A
+// fault (a truncated index) is repaired and the start tried again.
 func (c *Cache) startTx() error {
+	err := guard(c.startTxMapped)
+	if errors.Is(err, errFault) {
+		c.afterFault()
+		err = guard(c.startTxMapped)
+	}
+	return err
+}
+
+func (c *Cache) startTxMapped() error {
+	c.idx.m = c.idx.mem()
 	if c.idx.io == ioNetwork {
 		if err := c.syncNet(); err != nil {
 			return err
@@ -565,6 +593,7 @@ func (c *Cache) startTx() error {
 	} else if err := c.recover(); err != nil {
 		return err
 	}
+	c.idx.takeWriter()
 	// A full validate costs an fstat; the header check catches damage done
 	// since open, and the file size can only grow while the cache is open.
 	if err := c.idx.validateHeader(); err != nil {
@@ -589,7 +618,7 @@ func (c *Cache) abortTx() {
 		spans, _ = c.tx.spans()
 	}
 	c.tx.beginOp()
-	c.jrn.rollback(c.idx.m, c.idx.f)
+	c.jrn.rollback(c.idx)
 	c.trimLog()
 	for _, s := range spans {
 		// The private pages now equal the file again; give them back so
@@ -618,6 +647,14 @@ func (c *Cache) abortTx() {
 // value files it released: after the commit, so a crash before it can
 // only leave orphans, never entries without their files.
 func (c *Cache) finishTx(commit bool) error {
+	err := guard(func() error { return c.finishTxMapped(commit) })
+	if errors.Is(err, errFault) {
+		c.afterFault()
+	}
+	return err
+}
+
+func (c *Cache) finishTxMapped(commit bool) error {
 	if !commit {
 		c.abortTx()
 		return nil
@@ -709,31 +746,41 @@ func (c *Cache) readWait(wait bool, fn func() error) error {
 		if !wait {
 			return ErrWouldBlock
 		}
-		return c.readNet(fn)
+		err := c.readNet(fn)
+		if errors.Is(err, errFault) {
+			// The index file was cut short: repair, as readSeq does.
+			c.repairFault()
+			err = c.readNet(fn)
+		}
+		return err
 	}
-	if c.idx.io == ioShared && c.jrn.pending() {
-		// (An ordered writer changes the file only while it commits, so
-		// between its operations there is nothing to roll back.)
-		c.probeDeadWriter()
-	}
-	return c.readSeq(wait, fn)
+	// (An ordered writer changes the file only while it commits, so
+	// between its operations there is nothing to roll back: only the
+	// shared mode looks at the journal.)
+	return c.readSeq(wait, c.idx.io == ioShared, fn)
 }
 
-// readSeq is read's seqlock loop.
-func (c *Cache) readSeq(wait bool, fn func() error) error {
-	x := c.idx
+// readSeq is read's seqlock loop. With probe, the first pass first looks
+// for an unfinished transaction in the journal (probeDeadWriter).
+func (c *Cache) readSeq(wait, probe bool, fn func() error) error {
 	var waited, total time.Duration
+	faults := 0
 	for spin := 0; ; spin++ {
-		s1 := x.seq()
-		if s1&1 == 0 {
-			err := fn()
-			if x.seq() == s1 {
-				if errors.Is(err, errRetry) {
-					return fmt.Errorf("%w: index refers to missing data", ErrCorrupted)
-				}
+		s1, done, err := c.readOnce(probe && spin == 0, fn)
+		if done {
+			return err
+		}
+		if err != nil {
+			// A fault: the first one may be a truncated index, which
+			// repairFault lays down anew; another one is reported.
+			if faults++; faults > 1 {
 				return err
 			}
+			c.repairFault()
 			continue
+		}
+		if s1&1 == 0 {
+			continue // a writer came and went during the read
 		}
 		if !wait {
 			return ErrWouldBlock
@@ -755,6 +802,41 @@ func (c *Cache) readSeq(wait bool, fn func() error) error {
 			c.repairIfAbandoned()
 		}
 	}
+}
+
+// readOnce is one pass of the seqlock: the sequence number, fn, the number
+// again, with faults on the mappings turned into errFault (see fault.go;
+// this is guard, inlined into the hottest path). done says the read was
+// consistent and err is fn's answer; otherwise err is a fault or nil, and
+// s1 is odd when a writer was mid-change.
+func (c *Cache) readOnce(probe bool, fn func() error) (s1 uint64, done bool, err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			s1, done, err = 0, false, faultError(r)
+		}
+	}()
+	if probe && c.jrn.pending() {
+		c.probeDeadWriter()
+	}
+	x := c.idx
+	m := x.mem()
+	if s1 = atomic.LoadUint64(seqIn(m)); s1&1 != 0 {
+		return s1, false, nil
+	}
+	if fs := int64(getU64(m, offFileSize)); fs > int64(len(m)) {
+		// Another process grew the index past this process's mapping.
+		x.follow(fs)
+	}
+	err = fn()
+	if x.seq() != s1 {
+		return s1, false, nil
+	}
+	if errors.Is(err, errRetry) {
+		err = fmt.Errorf("%w: index refers to missing data", ErrCorrupted)
+	}
+	return s1, true, err
 }
 
 // probeDeadWriter is called by readers that see an unfinished transaction
@@ -782,9 +864,76 @@ func (c *Cache) repairIfAbandoned() {
 	if !c.lock.tryAcquire(owner) {
 		return
 	}
-	c.recover()
+	guard(c.recover)
 	c.lock.leave(owner)
 	c.lock.release()
+}
+
+// repairFault is a reader's answer to a fault on a mapping: if the index
+// (or the journal) was truncated under this process, it is laid down
+// anew, under the writer lock if that is free, so reads carry on (on an
+// empty index) instead of failing until the cache is reopened.
+func (c *Cache) repairFault() {
+	if c.readOnly {
+		return
+	}
+	owner := c.owner(0)
+	if !c.lock.tryAcquire(owner) {
+		return
+	}
+	guard(c.repairTruncated)
+	c.lock.leave(owner)
+	c.lock.release()
+}
+
+// repairTruncated runs holding the writer lock, after a fault. If the
+// journal file is shorter than this process knew it, it is given a new
+// header; if the index file is shorter than its header says (or than a
+// header), the index is rebuilt from the segments, as Open rebuilds one
+// whose header is damaged. An index that validates is left alone: the fault was in a
+// segment, or the disk failed to read a page.
+func (c *Cache) repairTruncated() error {
+	if err := c.jrn.repairTruncated(); err != nil {
+		return err
+	}
+	x := c.idx
+	x.m = x.mem()
+	if x.io == ioNetwork {
+		// Bring the copy up to date, cut short or not: validate judges it.
+		if err := c.syncNet(); err != nil && !errors.Is(err, errFault) {
+			return err
+		}
+	}
+	n, err := x.fileBytes()
+	if err != nil {
+		return err
+	}
+	if n >= headerSize && guard(x.validate) == nil {
+		return nil
+	}
+	// The header's pages must exist again before anything reads them.
+	if err := growFile(x.f, headerSize); err != nil {
+		return err
+	}
+	_, err = c.rebuildLocked(fmt.Sprintf("the index file was cut short to %d bytes while open", n), false)
+	return err
+}
+
+// afterFault cleans up after a fault in a writer's operation (the lock is
+// held): the transaction is rolled back as far as the files allow, a
+// truncated index is replaced, and the handle is left ready for the next
+// operation.
+func (c *Cache) afterFault() {
+	guard(func() error {
+		c.abortTx()
+		return nil
+	})
+	t := c.tx
+	t.opOpen, t.state = false, false
+	t.dirty = t.dirty[:0]
+	clear(t.isDirty)
+	t.allocs = t.allocs[:0]
+	guard(c.repairTruncated)
 }
 
 // Filesystem reports the filesystem the cache lives on, by statfs: its

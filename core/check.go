@@ -98,12 +98,20 @@ func (c *Cache) rebuild(call Call, reason string) (RebuildReport, error) {
 	// Inside a transaction (Python's check() holds one), the rebuild reads
 	// the transaction's appends with the rest and cuts the journal: what
 	// the transaction did so far can no longer be rolled back.
-	if depth == 1 {
-		if err := c.recover(); err != nil && !errors.Is(err, ErrCorrupted) {
-			return RebuildReport{}, err
+	var rep RebuildReport
+	err = guard(func() error {
+		if depth == 1 {
+			c.idx.m = c.idx.mem()
+			if err := c.recover(); err != nil && !errors.Is(err, ErrCorrupted) {
+				return err
+			}
+			c.idx.takeWriter()
 		}
-	}
-	return c.rebuildLocked(reason, false)
+		var err error
+		rep, err = c.rebuildLocked(reason, false)
+		return err
+	})
+	return rep, err
 }
 
 func (c *Cache) check(t *tx, fix bool, rep *CheckReport) error {

@@ -254,7 +254,7 @@ func (c *Cache) removeSegments(ids []uint32) {
 // view wrongly dropped is mapped again on next use.
 func (c *Cache) segmentListed(id uint32) bool {
 	for i := int64(0); i < maxSegSlots; i++ {
-		if getU32(c.idx.m, offSegTable+i*segSlotSize) == id {
+		if c.idx.u32(offSegTable+i*segSlotSize) == id {
 			return true
 		}
 	}

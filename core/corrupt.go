@@ -3,7 +3,7 @@ package core
 import "fmt"
 
 var (
-	errIndexFull = fmt.Errorf("%w: index reservation exhausted", ErrFull)
+	errIndexFull = fmt.Errorf("%w: the index reached its size limit (Options.IndexReserve)", ErrFull)
 	errCycle     = fmt.Errorf("%w: an order list loops or leaves the index (run check)", ErrCorrupted)
 )
 

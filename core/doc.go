@@ -38,7 +38,13 @@
 //   - Readers in other threads and processes see a transaction's writes
 //     before it commits (each write is atomic; the transaction as a whole
 //     rolls back on failure).
-//   - The index reserves 32 GiB of address space per open cache
-//     (Options.IndexReserve) and holds at most 768 segments.
+//   - Files are mapped in proportion to their size and mapped again as
+//     they grow (a small cache takes about 3 MiB of address space); the
+//     index may grow to Options.IndexReserve (32 GiB) and holds at most
+//     768 segments.
+//   - A file truncated under an open cache (by another program) makes the
+//     calls that meet it fail with ErrCorrupted, never crash the process;
+//     a truncated index is then laid down anew, empty, as Open does with a
+//     damaged one.
 //   - Unix only (flock, mmap).
 package core

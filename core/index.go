@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -14,15 +15,29 @@ import (
 // index is the mapped index file. Writers change it only while holding the
 // writer lock and inside a journaled transaction; readers copy out of it
 // without a lock and validate what they copied with the seqlock.
+//
+// The file is mapped in proportion to its size and mapped again, larger,
+// when it grows (indexmap.go), so there are two views of the mapping: the
+// newest one, which lock-free readers load atomically (mem), and the
+// writer's (m), which only the holder of the writer lock reads or replaces.
 type index struct {
-	f    *os.File
-	m    []byte // the whole reservation; only [0, fileSize) is backed
-	io   ioMode
-	ctr  []byte // the statistics counters' page, shared (nil in network mode)
-	ctrM []byte // a separate mapping behind ctr, when there is one
+	f *os.File
+	// m is the writer's mapping; only [0, file size) is backed. Only the
+	// holder of the writer lock (or Open, before the cache is shared) may
+	// read or replace the field; readers use mem.
+	m     []byte
+	cur   atomic.Pointer[[]byte] // the newest mapping, for readers
+	mapMu sync.Mutex             // serialises remaps
+	maps  [][]byte               // every mapping made, unmapped by close
+	limit int64                  // the largest the writer may grow the file
+	rw    bool                   // mapped writable
+	io    ioMode
+	ctr   []byte // the statistics counters' page, shared (nil in network mode)
+	ctrM  []byte // a separate mapping behind ctr, when there is one
 }
 
-func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool, io ioMode) (*index, error) {
+// openIndex opens and maps the index file, which may grow to limit bytes.
+func openIndex(path string, mode os.FileMode, limit int64, readOnly bool, io ioMode) (*index, error) {
 	flags := os.O_RDWR | os.O_CREATE
 	if readOnly {
 		flags = os.O_RDONLY
@@ -31,21 +46,24 @@ func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool, io i
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", mapErrno(err))
 	}
-	x := &index{f: f, io: io}
-	switch io {
-	case ioShared:
-		x.m, err = mapShared(f, reserve, !readOnly)
-		x.ctr = x.m
-	case ioOrdered:
-		if x.m, err = mapPrivate(f, reserve); err == nil {
+	x := &index{f: f, io: io, limit: limit, rw: !readOnly}
+	size, err := x.fileBytes()
+	if err == nil {
+		err = x.mapFirst(size)
+	}
+	if err == nil {
+		switch io {
+		case ioShared:
+			// The first mapping stays until close, so the counters can
+			// live in it whatever later mappings there are.
+			x.ctr = x.m
+		case ioOrdered:
 			// The counters are updated outside transactions, so they need
 			// a shared view of their own; a page past the end of a file
 			// that is still empty is only touched once the header exists.
 			x.ctrM, err = mapShared(f, 4096, !readOnly)
 			x.ctr = x.ctrM
 		}
-	case ioNetwork:
-		x.m, err = mapAnon(reserve)
 	}
 	if err != nil {
 		x.close()
@@ -55,8 +73,13 @@ func openIndex(path string, mode os.FileMode, reserve int64, readOnly bool, io i
 }
 
 func (x *index) close() error {
-	err := unmap(x.m)
-	x.m = nil
+	var err error
+	for _, m := range x.maps {
+		if uerr := unmap(m); err == nil {
+			err = uerr
+		}
+	}
+	x.maps, x.m = nil, nil
 	if uerr := unmap(x.ctrM); err == nil {
 		err = uerr
 	}
@@ -67,7 +90,7 @@ func (x *index) close() error {
 	return err
 }
 
-func (x *index) seqPtr() *uint64 { return (*uint64)(unsafe.Pointer(&x.m[offSeq])) }
+func (x *index) seqPtr() *uint64 { return (*uint64)(unsafe.Pointer(&x.mem()[offSeq])) }
 func (x *index) seq() uint64     { return atomic.LoadUint64(x.seqPtr()) }
 
 func (x *index) counter(off int64) *uint64 { return (*uint64)(unsafe.Pointer(&x.ctr[off])) }
@@ -141,7 +164,7 @@ func (x *index) validate() error {
 	if err != nil {
 		return err
 	}
-	if fs := int64(getU64(x.m, offFileSize)); fs > n || fs < headerSize || fs > int64(len(x.m)) {
+	if fs := int64(getU64(x.m, offFileSize)); fs > n || fs < headerSize || fs > int64(len(x.mem())) {
 		return fmt.Errorf("%w: index size %d, file %d", ErrCorrupted, fs, n)
 	}
 	return nil
@@ -172,46 +195,44 @@ func (x *index) validateHeader() error {
 // so it is never reset.
 var errNewerFormat = errors.New("written by a newer diskcache-go")
 
-func (x *index) stateSum() uint64 { return xxhash.Sum64(x.m[offState:offStateEnd]) }
-func (x *index) stateOK() bool    { return getU64(x.m, offStateSum) == x.stateSum() }
+func (x *index) stateSum() uint64 { return xxhash.Sum64(x.mem()[offState:offStateEnd]) }
+func (x *index) stateOK() bool    { return getU64(x.mem(), offStateSum) == x.stateSum() }
 func (x *index) sealState()       { putU64(x.m, offStateSum, x.stateSum()) }
 
-func (x *index) instance() uint64 { return getU64(x.m, offInstance) }
+func (x *index) instance() uint64 { return getU64(x.mem(), offInstance) }
 
 // entryOff returns the offset of entry id, or -1 when id is out of range.
 // Readers call it with ids read without a lock, so it checks everything.
-func (x *index) entryOff(id uint32) int64 {
-	if id == nilID || id == tombstone || id >= getU32(x.m, offEntryHigh) {
+func (x *index) entryOff(id uint32) int64 { return entryIn(x.mem(), id) }
+
+// entryIn is entryOff in mapping m.
+func entryIn(m []byte, id uint32) int64 {
+	if id == nilID || id == tombstone || id >= getU32(m, offEntryHigh) {
 		return -1
 	}
 	k, i := chunkOf(uint64(id))
-	base := int64(getU64(x.m, offEntryChunk+int64(k)*8))
+	base := int64(getU64(m, offEntryChunk+int64(k)*8))
 	if base < headerSize {
 		return -1
 	}
 	off := base + int64(i)*entrySize
-	if off+entrySize > int64(getU64(x.m, offFileSize)) || off+entrySize > int64(len(x.m)) {
+	if off+entrySize > int64(getU64(m, offFileSize)) || off+entrySize > int64(len(m)) {
 		return -1
 	}
 	return off
 }
 
-// entry returns the 128 bytes of entry id (nil when out of range).
-func (x *index) entry(id uint32) []byte {
-	off := x.entryOff(id)
-	if off < 0 {
-		return nil
-	}
-	return x.m[off : off+entrySize : off+entrySize]
-}
+// entry returns the 160 bytes of entry id (nil when out of range).
+func (x *index) entry(id uint32) []byte { return entryAt(x.mem(), id) }
 
 func entrySum(e []byte) uint64 { return xxhash.Sum64(e[:eSum]) }
 func entryOK(e []byte) bool    { return getU64(e, eSum) == entrySum(e) }
 
-// bucketAt returns the bucket table's offset and capacity.
+// buckets returns the bucket table's offset and capacity.
 func (x *index) buckets() (off int64, capacity uint64) {
-	return int64(getU64(x.m, offBucketOff)), getU64(x.m, offBucketCap)
+	m := x.mem()
+	return int64(getU64(m, offBucketOff)), getU64(m, offBucketCap)
 }
 
-func (x *index) u32(off int64) uint32 { return getU32(x.m, off) }
-func (x *index) u64(off int64) uint64 { return getU64(x.m, off) }
+func (x *index) u32(off int64) uint32 { return getU32(x.mem(), off) }
+func (x *index) u64(off int64) uint64 { return getU64(x.mem(), off) }

@@ -39,14 +39,26 @@ const (
 	jrnStart    = 64
 	jrnRecHdr   = 16
 	jrnGrowStep = 1 << 20
-	jrnReserve  = 1 << 30
+	// jrnMax is the largest a journal may grow: a transaction that would
+	// need more fails with ErrFull rather than fill the disk.
+	jrnMax = 1 << 30
 )
 
+// The journal is mapped (or, in the private modes, buffered) in proportion
+// to its file, and mapped again when a transaction grows the file past it.
+// Only the writer uses m, so an outgrown mapping is unmapped at once;
+// readers only load the used field, through head, the first mapping,
+// which stays until close.
 type journal struct {
 	f    *os.File
-	m    []byte
-	size int64 // bytes of the file
-	used int64 // writer's copy of the used field
+	m    []byte // the writer's mapping, or the private modes' buffer
+	head []byte // the first mapping (shared mode): readers' view of used
+	// ready says the file holds a header (at least jrnStart bytes), so
+	// head may be read; set once, read by readers without a lock.
+	ready atomic.Bool
+	rw    bool  // mapped writable
+	size  int64 // bytes of the file
+	used  int64 // writer's copy of the used field
 	// saved remembers recently saved offsets of this transaction, direct
 	// mapped (off+1, 0 = empty): a region found here is not saved again. A
 	// region that was pushed out is saved twice, which rollback handles
@@ -67,36 +79,100 @@ func openJournal(path string, mode os.FileMode, readOnly bool, io ioMode) (*jour
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", mapErrno(err))
 	}
-	j := &journal{f: f}
+	j := &journal{f: f, rw: !readOnly}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	j.size = st.Size()
+	j.setSize(st.Size())
 	j.private = io.private()
-	if j.private {
-		j.m, err = mapAnon(jrnReserve)
-	} else {
-		j.m, err = mapShared(f, jrnReserve, !readOnly)
-	}
-	if err != nil {
+	if j.m, err = j.mapFile(pow2At(j.size, jrnGrowStep)); err != nil {
 		f.Close()
 		return nil, err
 	}
+	j.head = j.m
 	return j, nil
 }
 
+// mapFile maps size bytes of the journal, or makes a buffer of that size.
+func (j *journal) mapFile(size int64) ([]byte, error) {
+	if j.private {
+		return mapAnon(size)
+	}
+	return mapShared(j.f, size, j.rw)
+}
+
+// setSize records the file's size, which says whether it holds a header.
+func (j *journal) setSize(n int64) {
+	j.size = n
+	if n >= jrnStart {
+		j.ready.Store(true)
+	}
+}
+
+// reach makes the writer's mapping show n bytes of the journal (a large
+// transaction grew the file, here or in a dead writer's process). A
+// private buffer keeps what it held.
+func (j *journal) reach(n int64) error {
+	if n <= int64(len(j.m)) {
+		return nil
+	}
+	m, err := j.mapFile(pow2At(n, jrnGrowStep))
+	if err != nil {
+		return err
+	}
+	if j.private {
+		copy(m, j.m[:min(int64(len(j.m)), max(j.used, jrnStart))])
+	}
+	if &j.m[0] != &j.head[0] {
+		unmap(j.m)
+	}
+	j.m = m
+	return nil
+}
+
 func (j *journal) close() error {
-	err := unmap(j.m)
-	j.m = nil
+	var err error
+	if j.m != nil && &j.m[0] != &j.head[0] {
+		err = unmap(j.m)
+	}
+	if uerr := unmap(j.head); err == nil {
+		err = uerr
+	}
+	j.m, j.head = nil, nil
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
+// usedPtr points at the used field in the writer's mapping.
 func (j *journal) usedPtr() *uint64 { return (*uint64)(unsafe.Pointer(&j.m[jrnOffUsed])) }
+
+// repairTruncated finds out, holding the writer lock after a fault,
+// whether the journal file was truncated under this process, and if so
+// grows it back and writes a new header: whatever it held is gone, and
+// every later write would fault on it.
+func (j *journal) repairTruncated() error {
+	st, err := j.f.Stat()
+	if err != nil || st.Size() >= j.size {
+		return err
+	}
+	j.size = st.Size()
+	if j.private {
+		return j.init()
+	}
+	if err := growFile(j.f, jrnGrowStep); err != nil {
+		return fmt.Errorf("grow journal: %w", err)
+	}
+	j.setSize(max(j.size, jrnGrowStep))
+	copy(j.m, jrnMagic)
+	atomic.StoreUint64(j.usedPtr(), 0)
+	j.used = jrnStart
+	j.saved = [len(j.saved)]int64{}
+	return nil
+}
 
 // init writes the header of a new journal; called with the writer lock held.
 func (j *journal) init() error {
@@ -104,7 +180,7 @@ func (j *journal) init() error {
 		if err := growFile(j.f, jrnGrowStep); err != nil {
 			return fmt.Errorf("grow journal: %w", err)
 		}
-		j.size = jrnGrowStep
+		j.setSize(jrnGrowStep)
 	}
 	if j.private {
 		var magic [8]byte
@@ -132,14 +208,14 @@ func (j *journal) init() error {
 // A private journal buffer only holds this process's transaction, so the
 // answer comes from the file.
 func (j *journal) pending() bool {
-	if j.size < jrnStart {
+	if !j.ready.Load() {
 		return false
 	}
 	if j.private {
 		used, err := j.fileUsed()
 		return err != nil || used > 0
 	}
-	return atomic.LoadUint64(j.usedPtr()) > 0
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&j.head[jrnOffUsed]))) > 0
 }
 
 // fileUsed reads the used field from the file.
@@ -184,13 +260,16 @@ func (j *journal) save(idx []byte, off, n int64) error {
 		for j.used+rec > grow {
 			grow += jrnGrowStep
 		}
-		if grow > jrnReserve {
+		if grow > jrnMax {
 			return fmt.Errorf("%w: transaction too large for the journal", ErrFull)
 		}
 		if err := growFile(j.f, grow); err != nil {
 			return fmt.Errorf("grow journal: %w", err)
 		}
-		j.size = grow
+		j.setSize(grow)
+		if err := j.reach(grow); err != nil {
+			return err
+		}
 	}
 	p := j.used
 	putU64(j.m, p, uint64(off))
@@ -212,13 +291,14 @@ func (j *journal) commit() {
 	j.saved = [len(j.saved)]int64{}
 }
 
-// rollback copies every saved region back into idx, newest first, then
-// empties the journal. It validates each record against both files, so a
-// damaged journal is reported instead of scribbling over the index.
-// f is the index file behind idx: a record can restore a region past its
-// end (the file's growth did not survive a power loss while the journal
-// did), so the file is grown first, as the transaction had grown it.
-func (j *journal) rollback(idx []byte, f *os.File) error {
+// rollback copies every saved region back into the index x, newest
+// first, then empties the journal. It validates each record against both
+// files, so a damaged journal is reported instead of scribbling over the
+// index. A record can restore a region past the end of the index file
+// (the file's growth did not survive a power loss while the journal did),
+// so in the shared mode the file is grown first, as the transaction had
+// grown it, and the mapping with it. The caller holds the writer lock.
+func (j *journal) rollback(x *index) error {
 	used := int64(atomic.LoadUint64(j.usedPtr()))
 	if used == 0 {
 		return nil
@@ -226,10 +306,15 @@ func (j *journal) rollback(idx []byte, f *os.File) error {
 	if used > j.size && !j.private {
 		// Another process grew the journal since this one looked.
 		if st, err := j.f.Stat(); err == nil {
-			j.size = st.Size()
+			j.setSize(st.Size())
 		}
 	}
-	recs, err := j.records(used, int64(len(idx)))
+	if used <= j.size {
+		if err := j.reach(used); err != nil {
+			return err
+		}
+	}
+	recs, err := j.records(used, x.limit)
 	if errors.Is(err, errBadJournal) {
 		j.commit()
 		return nil
@@ -242,10 +327,18 @@ func (j *journal) rollback(idx []byte, f *os.File) error {
 		end = max(end, r.off+r.n)
 	}
 	if !j.private {
-		if err := growFile(f, end); err != nil {
+		if err := growFile(x.f, end); err != nil {
 			return fmt.Errorf("roll back: %w", err)
 		}
+		if err := x.grow(end, nil); err != nil {
+			return fmt.Errorf("roll back: %w", err)
+		}
+	} else if end > int64(len(x.m)) {
+		// This process's own transaction: it never reaches past its
+		// mapping.
+		return fmt.Errorf("%w: journal record past the index", ErrCorrupted)
 	}
+	idx := x.m
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
 		copy(idx[r.off:r.off+r.n], j.m[r.at:r.at+r.n])

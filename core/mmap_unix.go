@@ -9,9 +9,18 @@ import (
 	"syscall"
 )
 
+// mapSize is how many bytes to map of a file that must show n bytes: the
+// power of two at or above 2n, and no less than least (a power of two). Mapping
+// in proportion to the file, rather than reserving its largest size up
+// front, is what lets a process under an address-space limit (ulimit -v)
+// open caches at all, and hold thousands of them; the headroom makes the
+// remaps a growing file needs rare (one per doubling).
+func mapSize(n, least int64) int64 { return pow2At(2*n, least) }
+
 // mapShared maps length bytes of f read-write and shared, so stores are seen
 // by every process and survive the death of this one (they live in the page
-// cache). length may exceed the file: the file grows into the reservation.
+// cache). length may exceed the file: pages past its end fault until the
+// file grows over them.
 func mapShared(f *os.File, length int64, writable bool) ([]byte, error) {
 	prot := syscall.PROT_READ
 	if writable {
@@ -99,4 +108,14 @@ func growFile(f *os.File, size int64) error {
 	}
 	logOp("extend", f, size, nil)
 	return nil
+}
+
+// pow2At is the power of two at or above n, and no less than least (a
+// power of two).
+func pow2At(n, least int64) int64 {
+	s := least
+	for s < n {
+		s *= 2
+	}
+	return s
 }

@@ -27,7 +27,7 @@ func (c *Cache) readNet(fn func() error) error {
 	default:
 		// Another thread of this process holds the lock (or is taking it):
 		// the private copy changes only under that thread's seqlock.
-		return c.readSeq(true, fn)
+		return c.readSeq(true, false, fn)
 	}
 	defer func() { <-c.lock.sem }()
 	ok, err := c.lock.tryBoth()
@@ -119,7 +119,7 @@ func retryIsCorrupt(err error) error {
 func (c *Cache) fileSeq() (uint64, error) {
 	var b [8]byte
 	if _, err := c.idx.f.ReadAt(b[:], offSeq); err != nil {
-		return 0, fmt.Errorf("read index: %w", mapErrno(err))
+		return 0, shortRead("read index", err)
 	}
 	return getU64(b[:], 0), nil
 }
@@ -159,14 +159,19 @@ func (c *Cache) loadNetAt(seq uint64) error {
 		return err
 	}
 	if size < headerSize {
-		return fmt.Errorf("%w: index file of %d bytes", ErrCorrupted, size)
-	}
-	if size > int64(len(x.m)) {
-		return fmt.Errorf("%w: index file of %d bytes passes the reservation", ErrCorrupted, size)
+		return fmt.Errorf("%w: index file of %d bytes", errFault, size)
 	}
 	c.netLoaded = false
 	pre := x.seq() &^ 1
 	atomic.StoreUint64(x.seqPtr(), pre+1)
+	if size > int64(len(x.m)) {
+		// Another process grew the index: a larger copy. The number is
+		// odd in both, for this process's readers.
+		if err := x.grow(size, nil); err != nil {
+			atomic.StoreUint64(x.seqPtr(), pre+2) // the copy is unchanged
+			return err
+		}
+	}
 	if err := readFull(x, x.m[:offSeq], 0); err != nil {
 		return err
 	}
@@ -176,12 +181,19 @@ func (c *Cache) loadNetAt(seq uint64) error {
 	c.netSeq = seq
 	c.netLoaded = true
 	atomic.StoreUint64(x.seqPtr(), pre+2)
+	// A file shorter than its header says was truncated (a writer grows
+	// the file before it commits a larger size; a commit between the
+	// fstat and the read moves the sequence number, which the caller
+	// checks). The copy is loaded all the same: repairTruncated judges it.
+	if int64(getU64(x.m, offFileSize)) > size {
+		return fmt.Errorf("%w: index file of %d bytes, shorter than its header says", errFault, size)
+	}
 	return nil
 }
 
 func readFull(x *index, b []byte, off int64) error {
 	if _, err := x.f.ReadAt(b, off); err != nil && !(errors.Is(err, io.EOF) && len(b) == 0) {
-		return fmt.Errorf("read index: %w", mapErrno(err))
+		return shortRead("read index", err)
 	}
 	return nil
 }

@@ -18,8 +18,10 @@ type Options struct {
 	// SegmentSize is the size at which a record segment is sealed and a new
 	// one started (default 64 MiB).
 	SegmentSize int64
-	// IndexReserve is the address space reserved for mapping the index file
-	// (default 32 GiB). The index can not grow past it.
+	// IndexReserve is the largest the index file may grow (default 32
+	// GiB); a write that would pass it fails with ErrFull. No address
+	// space is reserved for it: the index is mapped in proportion to its
+	// size and mapped again as it grows.
 	IndexReserve int64
 	// Statistics makes Get count hits and misses.
 	Statistics bool

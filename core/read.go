@@ -110,7 +110,11 @@ func (c *Cache) count(flags GetFlags, err error) {
 			// where the counters are not journaled.
 			c.netCounter(off, 1, false)
 		} else {
-			atomic.AddUint64(c.idx.counter(off), 1)
+			// (A fault, on a truncated index, loses the count too.)
+			guard(func() error {
+				atomic.AddUint64(c.idx.counter(off), 1)
+				return nil
+			})
 		}
 		c.exit()
 	}
@@ -253,7 +257,11 @@ func (c *Cache) Stats() (hits, misses int64, err error) {
 		m, err := c.netCounter(offMisses, 0, false)
 		return int64(h), int64(m), err
 	}
-	return int64(atomic.LoadUint64(c.idx.counter(offHits))), int64(atomic.LoadUint64(c.idx.counter(offMisses))), nil
+	err = guard(func() error {
+		hits, misses = int64(atomic.LoadUint64(c.idx.counter(offHits))), int64(atomic.LoadUint64(c.idx.counter(offMisses)))
+		return nil
+	})
+	return hits, misses, err
 }
 
 // HitWasMiss moves one hit to the misses: the caller of a Get counted as a
@@ -303,9 +311,11 @@ func (c *Cache) ResetStats() error {
 		_, err := c.netCounter(offMisses, 0, true)
 		return err
 	}
-	atomic.StoreUint64(c.idx.counter(offHits), 0)
-	atomic.StoreUint64(c.idx.counter(offMisses), 0)
-	return nil
+	return guard(func() error {
+		atomic.StoreUint64(c.idx.counter(offHits), 0)
+		atomic.StoreUint64(c.idx.counter(offMisses), 0)
+		return nil
+	})
 }
 
 // Counts are the cache's O(1) counters, read together.

@@ -80,8 +80,14 @@ func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error
 	// older one.
 	var wit *witness
 	var listed func(uint32) bool
-	if ok, _ := c.idx.initialised(); ok && !upgrade && c.idx.validateHeader() == nil {
-		wit, listed = c.witness(), c.segmentListed
+	if ok, _ := c.idx.initialised(); ok && !upgrade && c.idx.validate() == nil {
+		// (validate, not only the header: the entries must all be in the
+		// file; a fault reading them leaves the rebuild without a witness.)
+		if guard(func() error { wit = c.witness(); return nil }) == nil {
+			listed = c.segmentListed
+		} else {
+			wit = nil
+		}
 	}
 	scan, err := scanLog(c.dir, listed)
 	if err != nil {

@@ -124,15 +124,22 @@ func (t *tx) saveRange(off, n int64) error {
 
 // alloc reserves n bytes at the end of the index file for a new region.
 // The region is fresh, so it needs no journaling; only the state change is.
+// It may move the writer's mapping (see indexmap.go): in the private modes
+// slices of it taken before must not be used after.
 func (t *tx) alloc(n int64) (int64, error) {
 	off := int64(t.x.u64(offFileSize))
 	off = (off + 63) &^ 63
 	end := off + n
-	if end > int64(len(t.x.m)) {
+	if end > t.x.limit {
 		return 0, errIndexFull
 	}
 	if err := growFile(t.x.f, end); err != nil {
 		return 0, err
+	}
+	if end > int64(len(t.x.m)) {
+		if err := t.growMap(end); err != nil {
+			return 0, err
+		}
 	}
 	clear(t.x.m[off:end])
 	if t.x.io.private() {
@@ -142,4 +149,20 @@ func (t *tx) alloc(n int64) (int64, error) {
 		return 0, err
 	}
 	return off, nil
+}
+
+// growMap extends the writer's mapping over end bytes of the index. The
+// sequence number is made odd first, so this process's readers that see
+// both mappings in one read retry, and in the ordered mode the regions this
+// transaction changed go with it.
+func (t *tx) growMap(end int64) error {
+	t.beginOp()
+	var changed []span
+	if t.x.io == ioOrdered {
+		var err error
+		if changed, err = t.spans(); err != nil {
+			return err
+		}
+	}
+	return t.x.grow(end, changed)
 }

@@ -146,7 +146,7 @@ func (c *Cache) undoWrite(spans []span) {
 	if x.io == ioNetwork {
 		// First, while the buffer still holds this transaction's records,
 		// so this process's readers stop seeing its changes.
-		c.jrn.rollback(x.m, x.f)
+		c.jrn.rollback(x)
 	}
 	c.recoverFile()
 	if x.io == ioOrdered {
@@ -167,7 +167,12 @@ func (c *Cache) undoWrite(spans []span) {
 func (c *Cache) recoverFile() (uint64, error) {
 	j, x, durable := c.jrn, c.idx, c.opts.Sync
 	var hdr [jrnStart - jrnOffUsed]byte
-	if _, err := j.f.ReadAt(hdr[:], jrnOffUsed); err != nil {
+	if _, err := j.f.ReadAt(hdr[:], jrnOffUsed); errors.Is(err, io.EOF) {
+		// A journal cut short (truncated under this process) holds no
+		// transaction to roll back; the next commit writes it whole.
+		hdr = [len(hdr)]byte{}
+		putU64(hdr[:], jrnOffEpoch-jrnOffUsed, getU64(j.m, jrnOffEpoch))
+	} else if err != nil {
 		return 0, fmt.Errorf("read journal: %w", mapErrno(err))
 	}
 	// This transaction's records carry the file's epoch.
@@ -183,7 +188,7 @@ func (c *Cache) recoverFile() (uint64, error) {
 	putU64(j.m, jrnOffUsed, 0)
 	var b [8]byte
 	if _, err := x.f.ReadAt(b[:], offSeq); err != nil {
-		return 0, fmt.Errorf("read index: %w", err)
+		return 0, shortRead("read index", err)
 	}
 	seq := getU64(b[:], 0)
 	if seq&1 == 1 {
@@ -209,14 +214,17 @@ func (c *Cache) rollbackFile(used int64) error {
 	if err != nil {
 		return err
 	}
-	j.size = st.Size()
-	if used > j.size || used > int64(len(j.m)) {
+	j.setSize(st.Size())
+	if used > j.size {
 		return fmt.Errorf("%w: journal length %d", ErrCorrupted, used)
+	}
+	if err := j.reach(used); err != nil {
+		return err
 	}
 	if _, err := j.f.ReadAt(j.m[:used], 0); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read journal: %w", err)
 	}
-	recs, err := j.records(used, int64(len(x.m)))
+	recs, err := j.records(used, x.limit)
 	if err != nil && !errors.Is(err, errBadJournal) {
 		return err
 	}
