@@ -74,7 +74,9 @@ enum {
     DCG_OP_SET = 1, DCG_OP_ADD = 2, DCG_OP_DELETE = 3, DCG_OP_POP = 4,
     DCG_OP_TOUCH = 5, DCG_OP_INCR = 6, DCG_OP_EXPIRE = 7, DCG_OP_EVICT = 8,
     DCG_OP_CLEAR = 9, DCG_OP_CULL = 10, DCG_OP_BEGIN = 11, DCG_OP_END = 12,
-    DCG_OP_GET = 13 /* get that records the read (LRU/LFU policies) */
+    DCG_OP_GET = 13, /* get that records the read (LRU/LFU policies) */
+    DCG_OP_PUSH = 14, DCG_OP_PULL = 15, DCG_OP_PEEK = 16, DCG_OP_PEEKITEM = 17,
+    DCG_OP_COMPACT = 18 /* compact every segment with dead bytes now; aux: bytes given back */
 };
 
 /* Request flags for dcg_write. */

@@ -31,6 +31,7 @@ const (
 	opPull     = 15
 	opPeek     = 16
 	opPeekItem = 17
+	opCompact  = 18 // compact every segment with dead bytes now (vacuum)
 )
 
 // Request flags.
@@ -223,6 +224,10 @@ func write(c *core.Cache, op int, req, out []byte) C.int {
 			n, err = c.Cull(r.call, r.now)
 		}
 		put64(out, outAux, int64(n))
+	case opCompact:
+		var n int64
+		n, err = c.Compact(r.call)
+		put64(out, outAux, n)
 	case opBegin:
 		err = c.Begin(r.call)
 	case opEnd:

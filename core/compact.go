@@ -79,52 +79,68 @@ func (c *Cache) pickVictimSegment(t *tx) (uint32, error) {
 	oldestFirst := int64(x.u64(offTombBytes))*4 > inline+t.segs.segSize
 	best, bestLive, bestMade := uint32(0), int64(-1), uint64(0)
 	active := x.u32(offActiveSlot)
-	made := map[uint32]uint64{}
 	for i := uint32(0); i < maxSegSlots; i++ {
 		so := offSegTable + int64(i)*segSlotSize
-		if getU32(x.m, so) == 0 {
+		if getU32(x.m, so) == 0 || i == active || getU32(x.m, so+4)&segStuck != 0 {
 			continue
 		}
-		var hdr [8]byte
-		if ok, err := t.segs.readInto(getU32(x.m, so), 24, hdr[:]); err != nil {
+		made, err := t.segMade(i)
+		if err != nil {
 			return 0, err
-		} else if ok {
-			made[i] = getU64(hdr[:], 0)
-		}
-		if i == active || getU32(x.m, so+4)&segStuck != 0 {
-			continue
 		}
 		live := int64(getU64(x.m, so+8))
 		better := bestLive < 0 || live < bestLive
 		if oldestFirst {
-			better = bestLive < 0 || made[i] < bestMade
+			better = bestLive < 0 || made < bestMade
 		}
 		if better {
-			best, bestLive, bestMade = i+1, live, made[i]
+			best, bestLive, bestMade = i+1, live, made
 		}
 	}
 	if best == 0 {
 		return 0, nil
 	}
-	// The floor below which this compaction drops delete records: the
-	// making of the oldest other segment (0 when one can not be read).
+	return c.startCompaction(t, best)
+}
+
+// segMade reads the createSeq of the segment in table slot i from its
+// header (0, the safe side, when it can not be read).
+func (t *tx) segMade(i uint32) (uint64, error) {
+	var hdr [8]byte
+	ok, err := t.segs.readInto(getU32(t.x.m, offSegTable+int64(i)*segSlotSize), 24, hdr[:])
+	if err != nil || !ok {
+		return 0, err
+	}
+	return getU64(hdr[:], 0), nil
+}
+
+// startCompaction makes the segment in table slot slot-1 the one being
+// compacted and sets the floor below which it drops delete records: the
+// making of the oldest other segment (0 when one can not be read).
+func (c *Cache) startCompaction(t *tx, slot uint32) (uint32, error) {
+	x := t.x
 	floor := uint64(1<<64 - 1)
 	for i := uint32(0); i < maxSegSlots; i++ {
-		if getU32(x.m, offSegTable+int64(i)*segSlotSize) == 0 || i == best-1 {
+		so := offSegTable + int64(i)*segSlotSize
+		if getU32(x.m, so) == 0 || i == slot-1 {
 			continue
 		}
-		floor = min(floor, made[i])
+		made, err := t.segMade(i)
+		if err != nil {
+			return 0, err
+		}
+		floor = min(floor, made)
 	}
 	if err := t.setU64(offTombFloor, floor); err != nil {
 		return 0, err
 	}
-	if err := t.saveRange(offSegTable+int64(best-1)*segSlotSize, segSlotSize); err != nil {
+	if err := t.saveRange(offSegTable+int64(slot-1)*segSlotSize, segSlotSize); err != nil {
 		return 0, err
 	}
 	if err := t.setU64(offCompOff, segHeader); err != nil {
 		return 0, err
 	}
-	return best, t.setU32(offCompSlot, best)
+	return slot, t.setU32(offCompSlot, slot)
 }
 
 // moveRecord looks at the record at off in segment id (whose records end

@@ -91,8 +91,15 @@ func (s *segments) growStep() int64 { return max(64<<10, min(1<<20, s.segSize/8)
 // put writes rec at off of the active segment.
 func (s *segments) put(f *os.File, rec []byte, off int64) error {
 	end := off + int64(len(rec))
-	if !s.mapAppends() || end > int64(len(s.wm)) {
+	if !s.mapAppends() || end > s.segSize {
 		return writeAt(f, rec, off)
+	}
+	if end > int64(len(s.wm)) {
+		// The mapping grows with the file, as readers' do, so that a
+		// small cache holds little address space.
+		if err := s.remapWriter(f, end); err != nil {
+			return err
+		}
 	}
 	if end > s.wEnd {
 		want := min(int64(len(s.wm)), (end+s.growStep()-1)/s.growStep()*s.growStep())
@@ -102,6 +109,31 @@ func (s *segments) put(f *os.File, rec []byte, off int64) error {
 		s.wEnd = want
 	}
 	copy(s.wm[off:end], rec)
+	return nil
+}
+
+// writerMapSize is the length of the writer's mapping when it must reach
+// need: a power of two from 1 MiB, at most the segment size.
+func (s *segments) writerMapSize(need int64) int64 {
+	n := int64(1 << 20)
+	for n < need {
+		n *= 2
+	}
+	return max(min(n, s.segSize), need)
+}
+
+// remapWriter maps the writer's segment again to reach need bytes. Only
+// the writer (holding the lock) uses this mapping, so the old one can go.
+func (s *segments) remapWriter(f *os.File, need int64) error {
+	m, err := mapShared(f, s.writerMapSize(need), true)
+	if err != nil {
+		return err
+	}
+	if err := unmap(s.wm); err != nil {
+		unmap(m)
+		return err
+	}
+	s.wm = m
 	return nil
 }
 
@@ -360,7 +392,7 @@ func (s *segments) mapWriter(f *os.File) error {
 	if err != nil {
 		return err
 	}
-	m, err := mapShared(f, max(s.segSize, st.Size()), true)
+	m, err := mapShared(f, s.writerMapSize(st.Size()), true)
 	if err != nil {
 		return err
 	}

@@ -2286,23 +2286,24 @@ class Cache:
         return found
 
     def vacuum(self, retry=False):
-        """Remove the expired items (their space comes back); the count
-        removed. The same as `expire` with the current time.
+        """Remove the expired items, then compact the segment files now;
+        returns how many items were removed.
 
-        diskcache_rs's ``vacuum()`` flushes writes it had queued and saves
-        its index; here there is nothing to flush: every write is in the
-        index, seen by every process, when it returns (``fsync=True`` makes
-        it durable against power loss too). Space of overwritten and
-        deleted items inside the segment files is given back by the
-        engine's own compaction, a little with each write (see
-        docs/design.md); this Python API has no call to force a full
-        compaction, so ``vacuum()`` does not shrink the segment files at
-        once. A removed item's value file (values of ``disk_min_file_size``
-        bytes or more) is deleted with it.
+        Space of overwritten and deleted items inside the segment files
+        otherwise comes back by the engine's compaction, a little with each
+        write once dead bytes outweigh live ones (docs/design.md). Here
+        every segment holding dead bytes is compacted at once, in batches
+        that let other writers in between, and emptied segment files are
+        deleted, so the directory shrinks to about the live data. Removed
+        items' value files are deleted with them. (diskcache_rs's
+        ``vacuum()`` flushes queued writes; here every write is already in
+        the files when it returns.)
 
         :raises Timeout: ``Timeout(count)`` if the lock was not available
         """
-        return self.expire(retry=retry)
+        removed = self.expire(retry=retry)
+        self._bulk(_ffi.OP_COMPACT, retry, what='vacuum')
+        return removed
 
     # -- lifecycle ---------------------------------------------------------
 

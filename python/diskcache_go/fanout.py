@@ -296,8 +296,8 @@ class FanoutCache:
         return self._drain('expire', args=(now,), retry=retry)
 
     def vacuum(self, retry=False):
-        """`Cache.vacuum` on every shard: remove the expired items; the
-        count removed (see `Cache.vacuum` for what it does not do)."""
+        """`Cache.vacuum` on every shard: remove the expired items and
+        compact the segment files; the count removed."""
         return self._drain('vacuum', retry=retry)
 
     def evict(self, tag, retry=False):

@@ -16,8 +16,10 @@ Its test suite, run against diskcache_go through a module named
 diskcache_rs, found what the second half of this file tests.
 """
 
+import glob
 import io
 import os
+import os.path as op
 import pickle
 import sqlite3
 import subprocess
@@ -449,6 +451,29 @@ def test_vacuum_removes_expired_items_and_their_files(tmp_path):
     files = [name for _, _, names in os.walk(str(tmp_path)) for name in names if name.endswith('.val')]
     assert files == []
     assert cache.check() == []
+
+
+def _segment_bytes(directory):
+    return sum(op.getsize(p) for p in glob.glob(op.join(directory, '**', 'cache.dcg-*.seg'), recursive=True))
+
+
+def test_vacuum_compacts_the_segment_files(tmp_path):
+    """Space of overwritten and deleted items comes back at once: the
+    segment files shrink to about the live data, and every item stays."""
+    cache = Cache(str(tmp_path))
+    for rounds in range(4):
+        for i in range(2000):
+            cache.set(i, b'x' * 900)
+    for i in range(0, 2000, 2):
+        del cache[i]
+    before = _segment_bytes(str(tmp_path))
+    assert cache.vacuum() == 0
+    after = _segment_bytes(str(tmp_path))
+    live = 1000 * 1000
+    assert after < before / 3 and after < 2 * live + (1 << 20), (before, after)
+    assert len(cache) == 1000 and all(cache[i] == b'x' * 900 for i in range(1, 2000, 2))
+    assert cache.check() == []
+    cache.close()
 
 
 def test_fanout_vacuum_and_expire_now(tmp_path):
