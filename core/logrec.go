@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/cespare/xxhash/v2"
@@ -31,6 +32,38 @@ func (t *tx) encode(key, tag Typed, file string, val Typed, mode Mode, m *recMet
 	return encodeRecord(t.recBuf[:n], key, tag, file, val, mode, m), nil
 }
 
+// storedKey reads the key of entry e's record: its header and key only,
+// checked against the hash the entry holds rather than by the record's
+// checksum, so a delete does not hash the whole value (a delete record is
+// the only thing it needs the key for).
+func (t *tx) storedKey(e []byte) (Typed, error) {
+	id, off := getU32(e, eSegID), int64(getU32(e, eRecOff))
+	var hdr [recHdr]byte
+	if ok, err := t.segs.readInto(id, off, hdr[:]); err != nil {
+		return Typed{}, err
+	} else if !ok {
+		return Typed{}, errCorruptEntry(id)
+	}
+	kl := int(getU32(hdr[:], 16))
+	if kl > int(getU32(e, eRecLen))-recHdr || kl < 0 {
+		return Typed{}, errKeyMismatch
+	}
+	if cap(t.keyBuf) < kl {
+		t.keyBuf = make([]byte, kl)
+	}
+	key := Typed{Kind: Kind(hdr[12]), Bytes: t.keyBuf[:kl]}
+	if ok, err := t.segs.readInto(id, off+recHdr, key.Bytes); err != nil {
+		return Typed{}, err
+	} else if !ok || hashTyped(key) != getU64(e, eHash) {
+		return Typed{}, errKeyMismatch
+	}
+	return key, nil
+}
+
+// errKeyMismatch: an entry's record does not hold the key the entry's hash
+// says (the record is damaged).
+var errKeyMismatch = fmt.Errorf("%w: record key does not match its entry", ErrCorrupted)
+
 // appendDelete appends a delete record for key. No entry points at it, so
 // its bytes count as dead at once; tombBytes tells compaction how much of
 // the dead space such records hold.
@@ -45,11 +78,7 @@ func (t *tx) appendDelete(key Typed) error {
 // appendDead appends a record no entry owns (a delete record, or one that
 // compaction carries forward).
 func (t *tx) appendDead(rec record) error {
-	_, slot, _, err := t.appendRecord(rec)
-	if err != nil {
-		return err
-	}
-	if err := t.segLive(slot, -int64(len(rec))); err != nil {
+	if _, _, _, err := t.append(rec, false); err != nil {
 		return err
 	}
 	return t.addU64(offTombBytes, int64(len(rec)))

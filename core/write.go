@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -293,18 +294,24 @@ func (c *Cache) releaseValue(t *tx, id uint32, keepFile, tombstone bool) error {
 		return nil
 	}
 	file := !keepFile && getU32(e, eFlags)&flagFile != 0
-	if file || tombstone {
-		var key Typed
+	if file {
 		if err := t.segs.withRecord(e, func(r record) error {
-			if file {
-				t.removes = append(t.removes, string(r.file()))
-			}
-			key = Typed{Kind: r.keyKind(), Bytes: append(t.keyBuf[:0], r.key()...)}
+			t.removes = append(t.removes, string(r.file()))
 			return nil
 		}); err != nil {
 			return err
 		}
-		if tombstone {
+	}
+	if tombstone {
+		// An entry whose record is damaged still goes (clear, cull and
+		// check must not stop at it), without a delete record: its key
+		// can not be known. (Should the index then be lost, a rebuild can
+		// find an older whole record of that key.)
+		key, err := t.storedKey(e)
+		if err != nil && !errors.Is(err, errKeyMismatch) {
+			return err
+		}
+		if err == nil {
 			if err := t.appendDelete(key); err != nil {
 				return err
 			}
