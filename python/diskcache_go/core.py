@@ -317,16 +317,17 @@ class UntrustedDataError(pickle.UnpicklingError):
 def _user(uid):
     """``uid`` with its name, for messages."""
     try:
-        return '%d (%s)' % (uid, pwd.getpwuid(uid).pw_name)
+        return 'uid %d (%s)' % (uid, pwd.getpwuid(uid).pw_name)
     except KeyError:
-        return str(uid)
+        return 'uid %d' % uid
 
 
 def _write_risk(path, st, uid):
     """Why a user other than ``uid`` and root could write ``path`` (``st``
     is its stat), or None."""
     if st.st_uid != uid and st.st_uid != 0:
-        return '%s is owned by uid %s, not by you (uid %s) or root' % (path, _user(st.st_uid), _user(uid))
+        return '%s is owned by %s, not by %s' % (
+            path, _user(st.st_uid), 'root' if uid == 0 else 'you (uid %d) or root' % uid)
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o022:
         who = {0o020: 'its group', 0o002: 'others'}.get(mode & 0o022, 'its group and others')
@@ -358,7 +359,7 @@ def _lookup_risk(directory, uid):
             return ('%s, so they could put another directory in place of %s'
                     % (_write_risk(cur, st, uid), nxt)), None, None
         if writable and lst.st_uid != uid and lst.st_uid != 0:
-            return ('%s is owned by uid %s, and %s may be written by others: they could replace it'
+            return ('%s is owned by %s, and %s may be written by others: they could replace it'
                     % (nxt, _user(lst.st_uid), cur)), None, None
         if stat.S_ISLNK(lst.st_mode):
             links += 1
