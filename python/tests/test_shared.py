@@ -338,7 +338,7 @@ def test_value_folder_or_file_made_shared_after_the_open(tmp_path):
         # writable by others: the next read of a pickle from it is
         # refused (the C get sees the folder for the first time), and
         # from then on every pickle, inline ones too.
-        name = value_file_of(cache, 'evil-file')
+        name = pickle_file_of(cache)
         os.chmod(os.path.dirname(name), 0o777)
         with pytest.raises(impl.core.UntrustedDataError, match='mode 0777'):
             cache.get('evil-file')
@@ -356,7 +356,7 @@ def test_value_folder_or_file_made_shared_after_the_open(tmp_path):
     assert not os.path.exists(marker)
 
 
-def value_file_of(cache, key):
+def pickle_file_of(cache):
     """The value file of the pickle in make_cache's cache."""
     # read() hands out only bytes values' files: the pickle's is the other.
     with cache.read('blob') as reader:
