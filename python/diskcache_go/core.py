@@ -681,10 +681,14 @@ class Disk:
     def _key_tag(self, data):
         try:
             cache_id = self._id(True)
-        except OSError:
-            # A cache that can not be written and has no id holds nothing
-            # signed: the lookup finds nothing, and a write fails when it
-            # signs the value (the OSError says why).
+        except OSError as error:
+            # A cache that has no id and can not be written (read-only, or
+            # another user's) holds nothing signed: the lookup finds
+            # nothing, and a write fails when it signs the value (with this
+            # error). An id that exists but can not be read is an error.
+            if (error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS)
+                    or op.lexists(op.join(self._directory, _ID_FILE))):
+                raise
             cache_id = b''
         return hmac.new(self._hmac_secret, _KEY_LABEL + cache_id + data, hashlib.sha256).digest()
 
