@@ -1124,7 +1124,8 @@ static long long summed_name_crc(const unsigned char *name, Py_ssize_t n) {
    the stock Disk's bytes and pickled values under names of its current
    form. dir is the cache directory (bytes); folders (a bytearray of 256,
    or None when the directory is declared trusted) marks the value folders
-   Python found private. NotImplemented (a new reference) when the general
+   found private since the open (by Python, or here: a folder not marked
+   yet is checked with one stat). NotImplemented (a new reference) when the general
    path must read it: another mode or name, a missing or changed file, a
    checksum that does not match (that path reports it), and a pickle that
    another user could have written (the engine read a segment they could
