@@ -18,6 +18,7 @@
  *     little-endian int64 fields, followed by data:
  *         [0] kinds: value kind | mode << 8 | tag kind << 16
  *                    | has tag << 24 | has expiry << 25
+ *                    | others wrote << 26 (see DCG_KIND_OTHERS_WROTE)
  *         [1] value length   [2] tag length   [3] file name length
  *         [4] expire time (double bits)
  *         [5] aux: file size; count for bulk operations (also on
@@ -48,7 +49,7 @@
 extern "C" {
 #endif
 
-#define DCG_ABI_VERSION 6
+#define DCG_ABI_VERSION 7
 
 enum {
     DCG_OK = 0,
@@ -154,10 +155,19 @@ int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
  * dcg_get for the hot path, with the common outcome in the result: >= 0
  * means the value (no file) is at out[64:64+vlen] and the result is
  * vlen << 6 | mode << 3 | kind; -1 not found; -2 the full header was
- * written (a value with a file); -(100 + status) any other status.
+ * written (a value with a file, or a pickle with DCG_KIND_OTHERS_WROTE);
+ * -(100 + status) any other status.
  */
 int64_t dcg_getv(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
                  double now, int flags, unsigned char *out, int64_t outcap);
+
+/* Set in an item's kinds (header field 0), and in field 0 of a key
+ * listing, once the handle has read a segment file that a user other than
+ * the process's effective user and root could have written (owned by one,
+ * or writable by group or others): its records may have been planted, so
+ * a caller must not deserialize code-running formats (pickles) from it
+ * unless they are authenticated. It stays set until the handle closes. */
+#define DCG_KIND_OTHERS_WROTE (1 << 26)
 
 /* DCG_OK if key is present and unexpired at now, else DCG_NOTFOUND. */
 int dcg_contains(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
@@ -180,8 +190,9 @@ int dcg_hit_was_miss(uint64_t handle);
  * Lists up to max keys in insertion order after the cursor (cur_id,
  * cur_rowid) (0, 0 = from the start), skipping rowids >= bound; reverse
  * walks backwards. out: header field 5 = number of keys, field 6 = cursor
- * id, field 4 = cursor rowid; then per key: length u32 | kind u8 | 3 pad |
- * bytes. Fewer than max keys means the walk is complete.
+ * id, field 4 = cursor rowid, field 0 = DCG_KIND_OTHERS_WROTE or 0; then
+ * per key: length u32 | kind u8 | 3 pad | bytes. Fewer than max keys means
+ * the walk is complete.
  */
 int dcg_keys(uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound,
              int reverse, int max, unsigned char *out, int64_t outcap);

@@ -25,7 +25,7 @@ import (
 // abiVersion changes whenever an export's signature, a buffer layout or a
 // flag's meaning does; the Python layer refuses a library with another
 // version.
-const abiVersion = 6
+const abiVersion = 7
 
 // Status codes, stable across versions.
 const (
@@ -49,7 +49,7 @@ const (
 
 // Output header (64 bytes, little endian int64 fields), then data.
 const (
-	outKinds  = 0  // valKind | mode<<8 | tagKind<<16 | hasTag<<24 | hasExpire<<25
+	outKinds  = 0  // valKind | mode<<8 | tagKind<<16 | hasTag<<24 | hasExpire<<25 | othersWrote<<26
 	outVLen   = 8  // value length
 	outTLen   = 16 // tag length
 	outFLen   = 24 // file name length
@@ -273,10 +273,24 @@ func engineCullLimit(cullLimit C.int64_t) int {
 	return int(cullLimit)
 }
 
+// kindOthersWrote is set in the kinds field of an item's header, and in
+// the first field of a key listing's, when the handle has read a segment
+// that another user could have written (core.Cache.SegmentOthersCanWrite):
+// the Python layer must not unpickle what came with it unless the data is
+// signed or the directory is declared trusted.
+const kindOthersWrote = 1 << 26
+
+func othersWrote(c *core.Cache) int64 {
+	if c.SegmentOthersCanWrite() {
+		return kindOthersWrote
+	}
+	return 0
+}
+
 // writeItem lays an Item's header into out (its data is already at
 // out[outData:], as core copied it there).
-func writeItem(out []byte, it core.Item) {
-	kinds := int64(it.Value.Kind) | int64(it.Mode)<<8 | int64(it.Tag.Kind)<<16 | int64(it.Key.Kind)<<28
+func writeItem(c *core.Cache, out []byte, it core.Item) {
+	kinds := int64(it.Value.Kind) | int64(it.Mode)<<8 | int64(it.Tag.Kind)<<16 | int64(it.Key.Kind)<<28 | othersWrote(c)
 	if it.HasTag {
 		kinds |= 1 << 24
 	}
@@ -320,7 +334,7 @@ func get(c *core.Cache, kind int, key []byte, now float64, flags int, out []byte
 		}
 		return fail(out, err)
 	}
-	writeItem(out, it)
+	writeItem(c, out, it)
 	return stOK
 }
 
@@ -421,6 +435,7 @@ func keys(c *core.Cache, cur core.Cursor, bound uint64, reverse bool, max int, o
 		}
 		return fail(out, err)
 	}
+	put64(out, outKinds, othersWrote(c))
 	put64(out, outAux, int64(writeKeys(out, items)))
 	put64(out, outAux2, int64(next.ID))
 	put64(out, outExpire, int64(next.Rowid))
@@ -478,6 +493,7 @@ func keysSorted(c *core.Cache, after core.Typed, hasAfter, reverse bool, max int
 		}
 		return fail(out, err)
 	}
+	put64(out, outKinds, othersWrote(c))
 	put64(out, outAux, int64(writeKeys(out, items)))
 	return stOK
 }
@@ -515,7 +531,9 @@ func dcg_getv(h C.uint64_t, kkind C.int, key *C.uchar, klen C.int64_t, now C.dou
 	}
 	out := bytesOf(outp, outData)
 	kinds := le64(out, outKinds)
-	if le64(out, outFLen) != 0 {
+	if le64(out, outFLen) != 0 || kinds&kindOthersWrote != 0 && kinds>>8&7 == uint64(core.ModePickle) {
+		// A pickle read with a segment another user could have written
+		// goes to the general path too, which decides whether to unpickle.
 		return -2
 	}
 	return C.int64_t(le64(out, outVLen)<<6 | (kinds>>8&7)<<3 | kinds&7)

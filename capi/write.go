@@ -154,7 +154,7 @@ func write(c *core.Cache, op int, req, out []byte) C.int {
 		var it core.Item
 		it, err = c.Pop(r.call, r.key, r.now, out[outData:])
 		if err == nil {
-			writeItem(out, it)
+			writeItem(c, out, it)
 		} else if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(it.Need+outData))
 		}
@@ -166,7 +166,7 @@ func write(c *core.Cache, op int, req, out []byte) C.int {
 		}
 		it, err = c.GetUpdate(r.call, r.key, r.now, fl, out[outData:])
 		if err == nil {
-			writeItem(out, it)
+			writeItem(c, out, it)
 		} else if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(it.Need+outData))
 		}
@@ -197,7 +197,7 @@ func write(c *core.Cache, op int, req, out []byte) C.int {
 			it, err = c.Pull(r.call, string(r.key.Bytes), r.flags&rqPrefix != 0, side, r.now, op == opPull, out[outData:])
 		}
 		if err == nil {
-			writeItem(out, it)
+			writeItem(c, out, it)
 		} else if errors.Is(err, core.ErrShortBuffer) {
 			put64(out, outAux, int64(it.Need+outData))
 		}

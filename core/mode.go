@@ -61,3 +61,11 @@ func (c *Cache) Mode() string { return c.idx.io.String() }
 // since this handle was opened, on opening or later (LastRepair says what
 // was found).
 func (c *Cache) WasReset() bool { return c.LastRepair() != "" }
+
+// SegmentOthersCanWrite reports whether a segment file this handle has
+// mapped could have been written by a user other than this process's
+// effective user and root (owned by one, or writable by group or others).
+// It stays set until Close. Records of such a segment may have been
+// planted: the Python layer then refuses to unpickle what it reads unless
+// the data is signed or the directory is declared trusted.
+func (c *Cache) SegmentOthersCanWrite() bool { return c.segs.othersCanWrite.Load() }

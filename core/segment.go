@@ -60,6 +60,13 @@ type segments struct {
 	views   map[uint32]*segView
 	inTable func(id uint32) bool // whether the index still lists a segment
 
+	// othersCanWrite is set once a segment file this handle maps could
+	// have been written by another user (othersCanWrite). The Python layer
+	// checks the files at open; a segment made later, by a process of the
+	// owner whose file mode lets others write, is seen only here, when a
+	// record in it is first read (SegmentOthersCanWrite).
+	othersCanWrite atomic.Bool
+
 	// trusted skips verifying records' checksums while a rebuild, which
 	// has just verified every record it links, compares keys (a third of
 	// its time); readers wait out a rebuild on the sequence number.
@@ -203,6 +210,11 @@ func (s *segments) view(id uint32, need int64) (*segView, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
+	}
+	if !s.othersCanWrite.Load() {
+		if st, err := f.Stat(); err != nil || othersCanWrite(st) {
+			s.othersCanWrite.Store(true)
+		}
 	}
 	if s.net {
 		v := &segView{f: f}

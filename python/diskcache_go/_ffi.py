@@ -30,7 +30,7 @@ except ImportError as _error:  # pragma: no cover - a broken install
         'package, or run ./build.sh build in a checkout' % (_error,)
     ) from None
 
-ABI_VERSION = 6
+ABI_VERSION = 7
 
 # The library's file name by platform, as the build names it.
 LIBNAME = library_filename()
@@ -82,6 +82,11 @@ OP_PULL = 15
 OP_PEEK = 16
 OP_PEEKITEM = 17
 OP_COMPACT = 18
+
+# Set in an item's kinds, and in the first field of a key listing, once the
+# handle has read a segment another user could have written (capi
+# DCG_KIND_OTHERS_WROTE).
+OTHERS_WROTE = 1 << 26
 
 RQ_EXPIRE = 1
 RQ_TAG = 2

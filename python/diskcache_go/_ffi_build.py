@@ -85,6 +85,9 @@ PyAPI_FUNC(const char *) PyUnicode_AsUTF8AndSize(PyObject *unicode, Py_ssize_t *
 #define DCG_NOWAIT 2
 #define DCG_CLOCK_NOW 4
 #define DCG_WOULDBLOCK_CODE (-(100 + 15))
+/* Set in a result's kinds once the engine has read a segment another user
+   could have written (capi DCG_KIND_OTHERS_WROTE). */
+#define DCG_KIND_OTHERS_WROTE (1ULL << 26)
 /* Py_TPFLAGS_METHOD_DESCRIPTOR (3.8+): obj.get(...) calls the descriptor
    with obj first, without making a bound object. */
 #define DCG_METHOD_DESCRIPTOR (1UL << 17)
@@ -333,7 +336,9 @@ static int absent_or_false(PyObject *v) {
 }
 
 /* The instance's _fast tuple (handle, fork generation, get flags, timeout,
-   min_file_size, whether get may skip the Disk, the directory as bytes),
+   min_file_size, whether get may skip the Disk, the directory as bytes,
+   the value folders found private: a bytearray of 256, or None when the
+   directory is declared trusted),
    kept by Cache._sync_fast, when it holds for this process; NULL (no error set) when the Python path
    must run. Reading the attribute and the clock's lookup were about a
    tenth of a miss (perf), so the descriptor remembers the last instance's
@@ -353,7 +358,7 @@ static PyObject *fast_state(FastMethod *m, PyObject *obj) {
             PyErr_Clear();
             return NULL;
         }
-        if (!PyTuple_Check(state) || PyTuple_Size(state) != 7) {
+        if (!PyTuple_Check(state) || PyTuple_Size(state) != 8) {
             Py_DECREF(state);
             return NULL;
         }
@@ -408,7 +413,7 @@ static int fast_now(FastMethod *m, double *now, int lazy) {
     return (*now == -1.0 && PyErr_Occurred()) ? -1 : 0;
 }
 
-static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod);
+static PyObject *fast_file_value(PyObject *dir, PyObject *folders, PyObject *pickle_mod);
 
 static PyObject *fast_get_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
     PyObject *key = p[0], *dflt = p[1] ? p[1] : Py_None, *retry = p[5] ? p[5] : Py_False, *res;
@@ -448,7 +453,7 @@ static PyObject *fast_get_op(FastMethod *m, PyObject *obj, PyObject **p, PyObjec
            case, which saves the general path's Python frames and second
            lookup (about 10 µs of a 40 KiB get). */
         Py_DECREF(res);
-        if ((res = fast_file_value(PyTuple_GetItem(state, 6), m->pickle_mod)) == NULL)
+        if ((res = fast_file_value(PyTuple_GetItem(state, 6), PyTuple_GetItem(state, 7), m->pickle_mod)) == NULL)
             return NULL;
         if (res == Py_NotImplemented) {
             Py_DECREF(res);
@@ -1014,10 +1019,12 @@ static void file_error(const char *cpath, PyObject *path) {
 }
 
 /* Reads the value file at cpath (path: its name for errors, or NULL)
-   into a new bytes object, checksumming each piece. 0 with *data and *crc set; 1 when
+   into a new bytes object, checksumming each piece. 0 with *data and *crc
+   set (and *stp, the file's fstat, when stp is not NULL); 1 when
    it is not a regular file or changed size while being read (the caller
    reads it the plain way); -1 with an error set. */
-static int read_value_file(const char *cpath, PyObject *path, PyObject **data, uint32_t *crc) {
+static int read_value_file(const char *cpath, PyObject *path, PyObject **data, uint32_t *crc,
+                           struct stat *stp) {
     FileRead r = {-1, NULL, 0, 0, 0, 0};
     struct stat st;
     int rc, err = 0, ret = -1;
@@ -1059,6 +1066,8 @@ static int read_value_file(const char *cpath, PyObject *path, PyObject **data, u
     }
     if (r.whole) {
         *crc = r.crc;
+        if (stp != NULL)
+            *stp = st;
         ret = 0;
     } else {
         ret = 1;
@@ -1077,7 +1086,7 @@ static PyObject *dcg_read_file(PyObject *self, PyObject *path) {
     (void)self;
     if (!PyUnicode_FSConverter(path, &enc))
         return NULL;
-    switch (read_value_file(PyBytes_AsString(enc), path, &data, &crc)) {
+    switch (read_value_file(PyBytes_AsString(enc), path, &data, &crc, NULL)) {
     case 0:
         res = Py_BuildValue("(Ok)", data, (unsigned long)crc);
         Py_DECREF(data);
@@ -1114,11 +1123,17 @@ static long long summed_name_crc(const unsigned char *name, Py_ssize_t n) {
 /* The value of a get whose result header (in the thread's buffer, from
    the lookup just made) names a value file: read and checked here, for
    the stock Disk's bytes and pickled values under names of its current
-   form. dir is the cache directory (bytes). NotImplemented (a new
-   reference) when the general path must read it: another mode or name,
-   a missing or changed file, a checksum that does not match (that path
-   reports it), so that every unusual case is judged in one place. */
-static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod) {
+   form. dir is the cache directory (bytes); folders (a bytearray of 256,
+   or None when the directory is declared trusted) marks the value folders
+   found private since the open (by Python, or here: a folder not marked
+   yet is checked with one stat). NotImplemented (a new reference) when the general
+   path must read it: another mode or name, a missing or changed file, a
+   checksum that does not match (that path reports it), and a pickle that
+   another user could have written (the engine read a segment they could
+   write, its folder is not known private yet, or the file is theirs or
+   writable by group or others: Python decides whether the cache is
+   shared), so that every unusual case is judged in one place. */
+static PyObject *fast_file_value(PyObject *dir, PyObject *folders, PyObject *pickle_mod) {
     const unsigned char *hdr = fast_buffer();
     unsigned long long kinds, vlen, tlen, flen;
     long long want;
@@ -1128,8 +1143,9 @@ static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod) {
     Py_ssize_t dl;
     PyObject *data = NULL;
     uint32_t crc = 0;
-    int rc;
-    if (hdr == NULL || !PyBytes_Check(dir))
+    struct stat st;
+    int rc, check = folders != Py_None;
+    if (hdr == NULL || !PyBytes_Check(dir) || (check && (!PyByteArray_Check(folders) || PyByteArray_Size(folders) != 256)))
         Py_RETURN_NOTIMPLEMENTED;
     kinds = get_le64(hdr);
     vlen = get_le64(hdr + 8);
@@ -1147,7 +1163,28 @@ static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod) {
     path[dl] = '/';
     memcpy(path + dl + 1, hdr + 64 + tlen, (size_t)flen);
     path[dl + 1 + flen] = 0;
-    rc = read_value_file(path, NULL, &data, &crc);
+    if (check && mode == 4) {
+        /* The folder: the name's first two characters, lowercase hex
+           (summed_name_crc checked them), checked once per open as
+           _Trust.check_file does: the owner's or root's, and writable by
+           no one else. */
+        const unsigned char *f = hdr + 64 + tlen;
+        int hi = f[0] <= '9' ? f[0] - '0' : f[0] - 'a' + 10, lo = f[1] <= '9' ? f[1] - '0' : f[1] - 'a' + 10;
+        char *seen = PyByteArray_AsString(folders) + hi * 16 + lo;
+        if (kinds & DCG_KIND_OTHERS_WROTE)
+            Py_RETURN_NOTIMPLEMENTED;
+        if (*seen == 0) {
+            struct stat fst;
+            int private_dir;
+            path[dl + 3] = 0;
+            private_dir = stat(path, &fst) == 0 && (fst.st_uid == 0 || fst.st_uid == geteuid()) && (fst.st_mode & 022) == 0;
+            path[dl + 3] = '/';
+            if (!private_dir)
+                Py_RETURN_NOTIMPLEMENTED; /* Python says why */
+            *seen = 1;
+        }
+    }
+    rc = read_value_file(path, NULL, &data, &crc, &st);
     if (rc < 0) {
         /* An interrupt or a lack of memory is the caller's; an OSError
            (the entry deleted under the read) is the general path's. */
@@ -1161,6 +1198,12 @@ static PyObject *fast_file_value(PyObject *dir, PyObject *pickle_mod) {
     }
     if (mode == 2)
         return data;
+    /* The file as it was read (fstat of the descriptor): the owner's or
+       root's, and writable by no one else. */
+    if (check && ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022) != 0)) {
+        Py_DECREF(data);
+        Py_RETURN_NOTIMPLEMENTED;
+    }
     return unpickle(data, NULL, pickle_mod);
 }
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from ._version import __version__
-from .core import ENOVAL, Cache, Disk, JSONDisk, Timeout, _settings_load
+from .core import ENOVAL, Cache, Disk, JSONDisk, Timeout, UntrustedDataError, _settings_load
 from .migrate import MigrationError, _split_disk_settings, human_bytes, inspect_source, migrate
 
 __all__ = ['main']
@@ -755,6 +755,11 @@ def main(argv=None, prog=None):
         return EXIT_FAILURE
     except Timeout:
         print(error_prefix + 'timed out waiting for the writer lock of the cache', file=sys.stderr)
+        return EXIT_FAILURE
+    except UntrustedDataError as error:
+        # A refused pickle (a shared cache, or a failed signature): the
+        # message says why and how to share the cache safely.
+        print(error_prefix + str(error), file=sys.stderr)
         return EXIT_FAILURE
     except BrokenPipeError:
         # The reader went away (say 'keys DIR | head'): not an error. Later

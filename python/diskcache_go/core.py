@@ -7,6 +7,7 @@ its API.
 """
 
 import contextlib as cl
+import contextvars
 import hashlib
 import inspect
 import hmac
@@ -19,8 +20,10 @@ import os
 import os.path as op
 import pickle
 import pickletools
+import pwd
 import re
 import sqlite3
+import stat
 import struct
 import tempfile
 import threading
@@ -152,10 +155,46 @@ if hasattr(os, 'register_at_fork'):
 
 # Bytes of the HMAC-SHA256 tag appended to pickles when a secret is set.
 _TAG_SIZE = 32
+# A signed value carries, before its tag, what it is bound to (a byte:
+# _TO_KEY or _TO_QUEUE) and the time it was signed (nanoseconds, 8 bytes
+# big-endian): pickle | binding | time | tag.
+_STAMP = struct.Struct('>BQ')
+_STAMP_SIZE = _STAMP.size
+# A value stored with set/add is bound to its key; one stored with push to
+# its queue (the prefix), because the engine chooses the key as it stores
+# it (see Cache.push).
+_TO_KEY = 0
+_TO_QUEUE = 1
+# The keys push makes: integers strictly between 0 and 999999999999999,
+# or "<prefix>-" and 15 digits (core/queue.go).
+_QUEUE_MAX = 999999999999999
+_QUEUE_TEXT = re.compile(r'(.*)-([0-9]{15})\Z', re.DOTALL)
+# What each tag is computed over starts with one of these, so that a signed
+# key can never pass for a signed value or the other way round, nor a tag of
+# 0.1.0's format (an HMAC of the pickle alone) for either.
+_KEY_LABEL = b'diskcache-go key v2\x00'
+_VALUE_LABEL = b'diskcache-go value v2\x00'
+# The cache's random id, which every tag covers (so a signed entry copied
+# into another cache with the same secret is refused): 32 hex digits.
+_ID_FILE = 'cache.dcg-id'
+_ID_TEXT = re.compile(rb'[0-9a-f]{32}\Z')
+# How many keys' newest signing times a Disk remembers (see Disk._newest).
+_NEWEST_KEYS = 1 << 16
 # Settings that are never written to the directory: a secret kept next to
-# the data it protects would protect nothing, and whether a directory is
-# reached over a network is a property of each machine's mount.
-_SECRET_SETTINGS = ('disk_hmac_secret', 'network_mode')
+# the data it protects would protect nothing, a secret file or a trust
+# declaration read from the directory would be chosen by whoever can write
+# it, and whether a directory is reached over a network is a property of
+# each machine's mount.
+_SECRET_SETTINGS = ('disk_hmac_secret', 'disk_hmac_secret_file', 'network_mode',
+                    'trust_shared_directory')
+# The environment variables that supply the secret when no argument does:
+# the secret itself, or the path of a file holding it.
+HMAC_SECRET_ENV = 'DISKCACHE_GO_HMAC_SECRET'
+HMAC_SECRET_FILE_ENV = 'DISKCACHE_GO_HMAC_SECRET_FILE'
+# The environment variable listing directories whose caches may be shared
+# without a secret (os.pathsep-separated; '*' for every directory), as
+# git's safe.directory does.
+TRUSTED_DIRECTORIES_ENV = 'DISKCACHE_GO_TRUSTED_DIRECTORIES'
 
 # network_mode values and the dcg_open flag each sets (DCG_OPEN_*).
 _NETWORK_MODES = {'auto': 0, 'network': 2, 'local': 4}
@@ -280,12 +319,341 @@ class PyDiskcacheDirectoryError(Exception):
 
 
 class UntrustedDataError(pickle.UnpicklingError):
-    """A pickled key or value failed authentication and was not unpickled.
+    """A pickled key or value was refused and not unpickled.
 
     Raised when the cache has an HMAC secret (setting ``disk_hmac_secret``)
-    and a stored pickle was written without it, with another secret, or was
-    changed on disk.
+    and a stored pickle was written without it or with another secret, was
+    changed on disk, belongs to another key or another cache, or is older
+    than a version of its entry this cache object has already written or
+    read; and, without a secret, when the cache directory is shared
+    (another user could have written what it holds) and not declared
+    trusted. Unpickling runs code, so data another user could have planted
+    is never unpickled.
     """
+
+
+# -- who could have written a cache ------------------------------------------
+#
+# Unpickling runs code, so a pickle is only as trustworthy as everyone who
+# could have written it. A cache is "shared" when a user other than this
+# process's effective user and root could have added or changed an entry:
+#
+# * a folder a lookup of the cache directory passes through (symbolic links
+#   followed) is owned by such a user, or is writable by group or others
+#   without the sticky bit: they could rename the directory away and put
+#   their own in its place, even after it was opened (value files are
+#   opened by path). In a sticky folder (/tmp) only an entry's owner may
+#   rename it, so the entry looked up there must be ours or root's;
+# * the cache directory, or a file the engine keeps in it (names starting
+#   with "cache.dcg": index, journal, segments, settings, lock, id), is
+#   owned by such a user or writable by group or others (sticky or not:
+#   whoever may create files there may create the next segment first);
+# * a folder of value files, or a pickled value's own file: checked the
+#   first time a pickle is read from it, since only the owner (or root)
+#   can make a private folder shared later, by creating or changing it;
+# * a segment file made after the open (by another process of the owner,
+#   with a file mode that lets others write): the engine checks each
+#   segment when it first maps it and says so with every result.
+#
+# That is every way to change what the cache holds without being its
+# owner: the engine reads nothing else, and a user who can write none of
+# these can not change their owner or mode either. A POSIX ACL granting
+# someone write shows in the group bits (as its mask). Root is trusted:
+# it can write anything anyway.
+
+
+def _user(uid):
+    """``uid`` with its name, for messages."""
+    try:
+        return 'uid %d (%s)' % (uid, pwd.getpwuid(uid).pw_name)
+    except KeyError:
+        return 'uid %d' % uid
+
+
+def _write_risk(path, st, uid):
+    """Why a user other than ``uid`` and root could write ``path`` (``st``
+    is its stat), or None."""
+    if st.st_uid != uid and st.st_uid != 0:
+        return '%s is owned by %s, not by %s' % (
+            path, _user(st.st_uid), 'root' if uid == 0 else 'you (uid %d) or root' % uid)
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o022:
+        who = {0o020: 'its group', 0o002: 'others'}.get(mode & 0o022, 'its group and others')
+        return '%s has mode %04o: %s may write it' % (path, mode, who)
+    return None
+
+
+def _lookup_risk(directory, uid):
+    """Walk the lookup of ``directory`` as the kernel does (symbolic links
+    followed); returns (why another user could make it name another
+    directory, or None; the directory it names; that directory's stat)."""
+    path = directory if op.isabs(directory) else op.join(os.getcwd(), directory)
+    todo = [part for part in path.split(os.sep) if part][::-1]
+    cur, st = os.sep, None
+    links = 0
+    while todo:
+        part = todo.pop()
+        if part == '.':
+            continue
+        if part == '..':
+            cur, st = op.dirname(cur), None  # cur is a real path: its parent is the real one
+            continue
+        if st is None:
+            st = os.stat(cur)
+        nxt = op.join(cur, part)
+        lst = os.lstat(nxt)
+        writable = stat.S_IMODE(st.st_mode) & 0o022
+        if (st.st_uid != uid and st.st_uid != 0) or (writable and not st.st_mode & stat.S_ISVTX):
+            return ('%s, so they could put another directory in place of %s'
+                    % (_write_risk(cur, st, uid), nxt)), None, None
+        if writable and lst.st_uid != uid and lst.st_uid != 0:
+            return ('%s is owned by %s, and %s may be written by others: they could replace it'
+                    % (nxt, _user(lst.st_uid), cur)), None, None
+        if stat.S_ISLNK(lst.st_mode):
+            links += 1
+            if links > 40:
+                raise OSError(errno.ELOOP, 'too many levels of symbolic links', directory)
+            target = os.readlink(nxt)
+            todo.extend([p for p in target.split(os.sep) if p][::-1])
+            if op.isabs(target):
+                cur, st = os.sep, None
+            continue
+        # Not a link: its lstat is the stat the next step needs.
+        cur, st = nxt, lst
+    return None, cur, os.stat(cur) if st is None else st
+
+
+def _directory_risk(directory, uid):
+    """Why another user could have changed what the cache in ``directory``
+    holds, as far as the open can tell (the lookup, the directory, the
+    engine's files), or None."""
+    try:
+        reason, real, st = _lookup_risk(directory, uid)
+        if reason is not None:
+            return reason
+        reason = _write_risk(directory, st, uid)
+        if reason is not None:
+            return reason
+        with os.scandir(real) as entries:
+            for entry in entries:
+                if not entry.name.startswith(_ENGINE_PREFIX):
+                    continue
+                try:
+                    # Followed, as the engine's open follows it.
+                    st = os.stat(entry.path)
+                except FileNotFoundError:
+                    continue  # removed meanwhile (a compacted segment)
+                reason = _write_risk(op.join(directory, entry.name), st, uid)
+                if reason is not None:
+                    return reason
+    except OSError as error:
+        # What can not be checked can not be trusted.
+        return 'its permissions could not be checked (%s)' % (error,)
+    return None
+
+
+def _declared_trusted(directory, setting):
+    """Whether the user declared ``directory`` trusted: the setting
+    ``trust_shared_directory``, or DISKCACHE_GO_TRUSTED_DIRECTORIES naming
+    it or a directory above it (or '*')."""
+    if setting:
+        return True
+    listed = os.environ.get(TRUSTED_DIRECTORIES_ENV, '')
+    entries = [entry for entry in listed.split(os.pathsep) if entry]
+    if not entries:
+        return False
+    if '*' in entries:
+        return True
+    real = op.realpath(directory)
+    for entry in entries:
+        entry = op.realpath(op.expanduser(entry))
+        if real == entry or real.startswith(entry.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+class _Trust:
+    """Whether a Cache may unpickle what it reads without a secret.
+
+    ``reason`` says why the cache is shared (None: private, as far as is
+    known); ``declared`` whether the user declared the directory trusted.
+    ``folders`` marks the value folders ``00``..``ff`` found private (the C
+    get reads it), ``checked`` any other folder found private.
+    """
+
+    __slots__ = ('directory', 'reason', 'declared', 'folders', 'checked', '_changed')
+
+    def __init__(self, directory, changed):
+        self.directory = directory
+        self.reason = None
+        self.declared = False
+        self.folders = bytearray(256)
+        self.checked = set()
+        # Called (a weak method: the Cache owns this object) when the
+        # answer changes, so the Cache can update what its C get reads.
+        self._changed = changed
+
+    def check_open(self, setting):
+        """Decide at open: the lookup, the directory and the engine files."""
+        self.declared = _declared_trusted(self.directory, setting)
+        self.folders[:] = bytes(256)
+        self.checked.clear()
+        self.reason = None if self.declared else _directory_risk(self.directory, os.geteuid())
+
+    @property
+    def refusing(self):
+        """Whether pickles are refused now."""
+        return self.reason is not None and not self.declared
+
+    def _found(self, reason):
+        if self.reason is None:
+            self.reason = reason
+            changed = self._changed()
+            if changed is not None:
+                changed()
+
+    def check_file(self, filename):
+        """Check the folders of value file ``filename`` (once each) and the
+        file itself, before a pickle read from it is unpickled."""
+        if self.declared or self.reason is not None:
+            return
+        uid = os.geteuid()
+        parts = filename.split('/')
+        rel = ''
+        for part in parts[:-1]:
+            rel = part if not rel else rel + '/' + part
+            stock = len(rel) == 2 and _VALUE_DIR.match(rel)
+            if (stock and self.folders[int(rel, 16)]) or rel in self.checked:
+                continue
+            reason = self._risk(op.join(self.directory, rel), uid)
+            if reason is not None:
+                return self._found(reason)
+            if stock:
+                self.folders[int(rel, 16)] = 1
+            else:
+                self.checked.add(rel)
+        reason = self._risk(op.join(self.directory, filename), uid)
+        if reason is not None:
+            self._found(reason)
+
+    @staticmethod
+    def _risk(path, uid):
+        try:
+            return _write_risk(path, os.stat(path), uid)
+        except FileNotFoundError:
+            return None  # removed meanwhile: nothing was read from it
+        except OSError as error:
+            return '%s could not be checked (%s)' % (path, error)
+
+    def engine_reported(self):
+        """The engine read a segment another user could have written."""
+        if self.declared or self.reason is not None:
+            return
+        reason = _directory_risk(self.directory, os.geteuid())
+        self._found(reason or 'a segment file that another user could have written was read '
+                              '(it is gone now)')
+
+    def error(self, what):
+        """The UntrustedDataError for refusing to unpickle ``what``."""
+        return UntrustedDataError(
+            'refusing to unpickle %s from the cache in %s: it is shared (%s), so another user '
+            'could have planted it, and unpickling runs code. To share a cache safely, give '
+            'every process that uses it the same secret (setting disk_hmac_secret or '
+            'disk_hmac_secret_file, or the environment variable %s or %s); or, if you trust '
+            'everyone who can write there, declare the directory trusted (setting '
+            'trust_shared_directory=True, or list it in the environment variable %s). '
+            'See SECURITY.md.'
+            % (what, self.directory, self.reason, HMAC_SECRET_ENV, HMAC_SECRET_FILE_ENV,
+               TRUSTED_DIRECTORIES_ENV)
+        )
+
+
+def _cache_id(directory, create, mode):
+    """The random id in the id file of the cache in ``directory``, made
+    first (with permission ``mode``) when missing and ``create``; None when
+    missing."""
+    path = op.join(directory, _ID_FILE)
+    for _ in range(100):
+        try:
+            with open(path, 'rb') as reader:
+                text = reader.read(64)
+        except FileNotFoundError:
+            if not create:
+                return None
+            _make_id(directory, path, mode)
+            continue
+        if _ID_TEXT.match(text):
+            return bytes.fromhex(text.decode('ascii'))
+        if text:
+            break
+        # Empty: another process is writing it (_make_id's fallback).
+        time.sleep(0.001)
+    raise UntrustedDataError(
+        'the cache id file %s is damaged; every signed entry is bound to the id it held, so '
+        'none can be read: clear the directory, or remove the file to start a new id' % path
+    )
+
+
+def _make_id(directory, path, mode):
+    """Write a new random id to ``path``, unless another process makes
+    one first (its id then stands)."""
+    text = os.urandom(16).hex().encode('ascii')
+    fd, tmp = tempfile.mkstemp(prefix=_ID_FILE + '.', dir=directory)
+    try:
+        # Readable by whoever may read the cache: they need it to check tags.
+        os.fchmod(fd, mode)
+        os.write(fd, text)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        try:
+            # A link, unlike a rename, never replaces an id another process
+            # made meanwhile, and is never seen half written.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # A filesystem without hard links: create it exclusively (a
+            # reader that finds it empty waits for the write).
+            try:
+                out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            except FileExistsError:
+                return
+            try:
+                os.write(out, text)
+            finally:
+                os.close(out)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        with cl.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+# What a Cache call binds the signature of the value it stores or reads
+# to, for the Disk: Disk.store and Disk.fetch keep python-diskcache's
+# signatures, and fetch has no key. Storing: (_TO_KEY, (kind, bytes) of the
+# key in the engine's form) or (_TO_QUEUE, (kind, bytes) of the prefix);
+# reading: (_READING or _REMOVING, (kind, bytes) of the key).
+_binding = contextvars.ContextVar('diskcache_go_binding', default=None)
+_READING = 0
+_REMOVING = 1
+
+
+def _queue_of(key_enc):
+    """The queue (prefix as (kind, bytes)) that push makes key ``key_enc``
+    in, or None."""
+    kind, kbytes = key_enc
+    if kind == _ffi.K_INT:
+        if 0 < _ffi.INT8.unpack(kbytes)[0] < _QUEUE_MAX:
+            return _ffi.K_NULL, b''
+    elif kind == _ffi.K_TEXT:
+        match = _QUEUE_TEXT.match(kbytes.decode('utf-8', 'surrogateescape'))
+        if match and 0 < int(match.group(2)) < _QUEUE_MAX:
+            return _ffi.K_TEXT, match.group(1).encode('utf-8', 'surrogateescape')
+    return None
 
 
 class Disk:
@@ -298,9 +666,13 @@ class Disk:
     setting ``disk_hmac_secret``, never written to the directory) makes
     every pickled key and value carry an HMAC-SHA256 tag that is checked
     before anything is unpickled, so a pickle planted in the directory is
-    refused (`UntrustedDataError`) instead of run. ``file_mode`` and
-    ``dir_mode`` (settings ``disk_file_mode`` and ``disk_dir_mode``) are the
-    permissions of the value files and directories it creates.
+    refused (`UntrustedDataError`) instead of run. A value's tag covers its
+    key, the cache's random id and the time it was signed, so a signed
+    value is also refused under another key, in another cache, or once
+    this object has written or read a newer version of its entry.
+    ``file_mode`` and ``dir_mode`` (settings ``disk_file_mode`` and
+    ``disk_dir_mode``) are the permissions of the value files and
+    directories it creates.
     ``write_threshold`` is another name for ``min_file_size`` (diskcache_rs
     calls it so): the size from which values go to their own files.
     """
@@ -312,6 +684,9 @@ class Disk:
     fsync = False
     #: Permission of the directories of value files.
     dir_mode = 0o700
+    # Set by Cache: whether its directory is shared (_Trust). A Disk used
+    # on its own has none and unpickles what it is given.
+    _trust = None
 
     def __init__(self, directory, min_file_size=0, pickle_protocol=0, hmac_secret=None,
                  file_mode=None, dir_mode=None, write_threshold=None):
@@ -348,32 +723,167 @@ class Disk:
     def hmac_secret(self, secret):
         if isinstance(secret, str):
             secret = secret.encode('utf-8')
+        if secret is not None and (type(secret) is not bytes or not secret):
+            raise ValueError('disk_hmac_secret must be a non-empty bytes or str, not %r'
+                             % (type(secret).__name__ if secret else secret,))
         self._hmac_secret = secret
+        # The newest signing time seen per key (hash of its stored form):
+        # a signed value older than one this object has written or read
+        # for the same key is a replay (see _unseal_value).
+        self._newest = {}
+        self._cache_id = None
 
-    def _seal(self, data):
-        """Append the HMAC tag to pickled bytes (when a secret is set)."""
-        if self.hmac_secret is None:
+    # -- signing -------------------------------------------------------------
+
+    def _id(self, create):
+        """The cache's random id (16 bytes), from its id file; made when
+        missing if ``create`` (an OSError then if it can not be); None when
+        there is none."""
+        if self._cache_id is None:
+            self._cache_id = _cache_id(self._directory, create, self.file_mode)
+        return self._cache_id
+
+    def _key_tag(self, data):
+        try:
+            cache_id = self._id(True)
+        except OSError as error:
+            # A cache that has no id and can not be written (read-only, or
+            # another user's) holds nothing signed: the lookup finds
+            # nothing, and a write fails when it signs the value (with this
+            # error). An id that exists but can not be read is an error.
+            if (error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS)
+                    or op.lexists(op.join(self._directory, _ID_FILE))):
+                raise
+            cache_id = b''
+        return hmac.new(self._hmac_secret, _KEY_LABEL + cache_id + data, hashlib.sha256).digest()
+
+    def _value_tag(self, cache_id, bound, packed, data):
+        kind, kbytes = bound
+        mac = hmac.new(self._hmac_secret,
+                       b''.join((_VALUE_LABEL, cache_id, struct.pack('>BQ', kind, len(kbytes)),
+                                 kbytes, packed)),
+                       hashlib.sha256)
+        mac.update(data)
+        return mac.digest()
+
+    def _binding(self, key):
+        """What a value being stored is bound to: (_TO_KEY or _TO_QUEUE,
+        (kind, bytes) of the key or of the queue's prefix)."""
+        binding = _binding.get()
+        if binding is None and key is not UNKNOWN:
+            binding = _TO_KEY, _encode_key(*self.put(key))
+        if binding is None:
+            raise ValueError(
+                'disk_hmac_secret: a signed value is bound to its key, and this Disk call was '
+                'given none (call it through a Cache, or pass key=)'
+            )
+        return binding
+
+    def _remember(self, key_enc, stamp):
+        """Note that ``stamp`` is the newest version of ``key_enc`` seen."""
+        newest = self._newest
+        slot = hash(key_enc)
+        newest.pop(slot, None)
+        if len(newest) >= _NEWEST_KEYS:
+            # Forget the keys not written or read for longest (a dict keeps
+            # insertion order, and each use moves its key to the end).
+            for old in list(newest)[:_NEWEST_KEYS // 4]:
+                del newest[old]
+        newest[slot] = stamp
+
+    def _seal_key(self, data):
+        """Append the key tag to a pickled key (when a secret is set)."""
+        if self._hmac_secret is None:
             return data
-        return data + hmac.new(self.hmac_secret, data, hashlib.sha256).digest()
+        return data + self._key_tag(data)
 
-    def _unseal(self, data):
-        """Check and strip the HMAC tag (when a secret is set)."""
-        if self.hmac_secret is None:
+    def _seal_value(self, data, key):
+        """Append the binding, the signing time and the tag to a pickled
+        value (when a secret is set). The time is never earlier than a
+        version of the same key this object has seen, so its own writes
+        are in order whatever the clock does."""
+        if self._hmac_secret is None:
+            return data
+        to, bound = self._binding(key)
+        stamp = time.time_ns()
+        if to == _TO_KEY:
+            stamp = max(stamp, self._newest.get(hash(bound), 0) + 1)
+            self._remember(bound, stamp)
+        packed = _STAMP.pack(to, stamp)
+        return b''.join((data, packed, self._value_tag(self._id(True), bound, packed, data)))
+
+    def _refuse_shared(self, what, filename=None):
+        """Raise UntrustedDataError if the cache is shared and not trusted
+        (only without a secret: signed data is checked instead)."""
+        trust = self._trust
+        if trust is None or trust.declared:
+            return
+        if filename is not None:
+            trust.check_file(filename)
+        if trust.reason is not None:
+            raise trust.error(what)
+
+    def _unseal_key(self, data):
+        """Check and strip a pickled key's tag (when a secret is set)."""
+        if self._hmac_secret is None:
+            self._refuse_shared('a pickled key')
             return data
         data = bytes(data)
         body, tag = data[:-_TAG_SIZE], data[-_TAG_SIZE:]
-        expected = hmac.new(self.hmac_secret, body, hashlib.sha256).digest()
-        if len(data) < _TAG_SIZE or not hmac.compare_digest(tag, expected):
+        if len(data) < _TAG_SIZE or not hmac.compare_digest(tag, self._key_tag(body)):
             raise UntrustedDataError(
-                'refusing to unpickle data that fails HMAC authentication '
-                '(written without this cache\'s secret, or changed on disk)'
+                'refusing to unpickle a key that fails HMAC authentication (written without '
+                'this cache\'s secret, for another cache, by diskcache-go 0.1.0, or changed '
+                'on disk): cache %s' % (self._directory,)
             )
         return body
 
+    def _unseal_value(self, data, filename=None):
+        """Check and strip a pickled value's binding, signing time and tag
+        (when a secret is set) against the key being read."""
+        if self._hmac_secret is None:
+            self._refuse_shared('a pickled value', filename)
+            return data
+        binding = _binding.get()
+        if binding is None:
+            raise UntrustedDataError(
+                'refusing to unpickle a signed value read outside a Cache call: its tag is '
+                'bound to its key, which Disk.fetch is not given'
+            )
+        key_enc = binding[1]
+        data = bytes(data)
+        cut = len(data) - _TAG_SIZE - _STAMP_SIZE
+        body, packed, tag = data[:cut], data[cut:cut + _STAMP_SIZE], data[cut + _STAMP_SIZE:]
+        cache_id = self._id(False)
+        to, stamp = _STAMP.unpack(packed) if cut >= 0 else (None, 0)
+        bound = key_enc if to == _TO_KEY else _queue_of(key_enc) if to == _TO_QUEUE else None
+        if (bound is None or cache_id is None
+                or not hmac.compare_digest(tag, self._value_tag(cache_id, bound, packed, body))):
+            raise UntrustedDataError(
+                'refusing to unpickle a value that fails HMAC authentication (written without '
+                'this cache\'s secret, under another key or queue, in another cache, by '
+                'diskcache-go 0.1.0, or changed on disk): cache %s' % (self._directory,)
+            )
+        newest = self._newest.get(hash(key_enc), 0)
+        if stamp < newest:
+            raise UntrustedDataError(
+                'refusing a signed value older than a version of the same entry this cache '
+                'object has already written, read or removed (signed %d ns before it): a '
+                'replay of an overwritten value, or a writer whose clock is behind: cache %s'
+                % (newest - stamp, self._directory)
+            )
+        # Removing an entry (pop, pull) makes this very version stale too.
+        self._remember(key_enc, stamp + 1 if binding[0] == _REMOVING else stamp)
+        return body
+
     def hash(self, key):
-        """Portable hash of ``key`` (used to route FanoutCache shards)."""
+        """Portable hash of ``key`` (used to route FanoutCache shards).
+
+        A pickled key is hashed without its HMAC tag: the tag depends on
+        the cache's id, and the route must not.
+        """
         mask = 0xFFFFFFFF
-        disk_key, _ = self.put(key)
+        disk_key, _ = self._put(key)
         type_disk_key = type(disk_key)
         if type_disk_key is sqlite3.Binary:
             return zlib.adler32(disk_key) & mask
@@ -385,8 +895,8 @@ class Disk:
             assert type_disk_key is float
             return zlib.adler32(struct.pack('!d', disk_key)) & mask
 
-    def put(self, key):
-        """Convert ``key`` to its stored form: ``(db_key, raw)``."""
+    def _put(self, key):
+        """``put`` without the key's tag."""
         type_key = type(key)
         if type_key is bytes:
             return sqlite3.Binary(key), True
@@ -398,15 +908,21 @@ class Disk:
             return key, True
         else:
             data = pickle.dumps(key, protocol=self.pickle_protocol)
-            result = self._seal(pickletools.optimize(data))
-            return sqlite3.Binary(result), False
+            return sqlite3.Binary(pickletools.optimize(data)), False
+
+    def put(self, key):
+        """Convert ``key`` to its stored form: ``(db_key, raw)``."""
+        db_key, raw = self._put(key)
+        if raw or self._hmac_secret is None:
+            return db_key, raw
+        return sqlite3.Binary(self._seal_key(bytes(db_key))), False
 
     def get(self, key, raw):
         """Convert a stored key back."""
         if raw:
             return bytes(key) if type(key) is sqlite3.Binary else key
         else:
-            return pickle.load(io.BytesIO(self._unseal(key)))
+            return pickle.load(io.BytesIO(self._unseal_key(key)))
 
     def store(self, value, read=False, key=UNKNOWN):
         """Convert ``value`` to ``(size, mode, filename, db_value)``.
@@ -449,7 +965,7 @@ class Disk:
                     raise
             return size, MODE_BINARY, summed, None
         else:
-            result = self._seal(pickle.dumps(value, protocol=self.pickle_protocol))
+            result = self._seal_value(pickle.dumps(value, protocol=self.pickle_protocol), key)
             if len(result) < min_file_size:
                 return 0, MODE_PICKLE, None, sqlite3.Binary(result)
             else:
@@ -547,9 +1063,9 @@ class Disk:
             return text.replace('\r\n', '\n').replace('\r', '\n')
         elif mode == MODE_PICKLE:
             if value is None:
-                return pickle.loads(self._unseal(self._read_checked(filename)))
+                return pickle.loads(self._unseal_value(self._read_checked(filename), filename))
             else:
-                return pickle.load(io.BytesIO(self._unseal(value)))
+                return pickle.load(io.BytesIO(self._unseal_value(value)))
 
     def filename(self, key=UNKNOWN, value=UNKNOWN):
         """Return a new ``(relative, full)`` path for a value file: a random
@@ -984,6 +1500,10 @@ def _settings_load(directory):
         return {}
     out = {}
     for key, value in data.items():
+        if key in _SECRET_SETTINGS:
+            # Never written by this module: whoever put it there must not
+            # choose the secret, or declare the directory trusted.
+            continue
         if isinstance(value, dict) and list(value) == ['$bytes']:
             value = bytes.fromhex(value['$bytes'])
         out[key] = value
@@ -1040,6 +1560,67 @@ def _alias_write_threshold(disk, settings):
     return settings
 
 
+def _trust_setting(value):
+    """Check the ``trust_shared_directory`` setting."""
+    if type(value) is not bool:
+        raise ValueError('trust_shared_directory must be True or False, not %r' % (value,))
+    return value
+
+
+def _read_secret_file(path, source):
+    """The secret in the file at ``path`` (named by ``source``, for
+    messages), without one trailing newline. The file must be one only its
+    owner (you or root) can write, through folders only they can write:
+    whoever can write it chooses the secret."""
+    path = op.expanduser(os.fsdecode(path))
+    uid = os.geteuid()
+    try:
+        reason, real, _ = _lookup_risk(path, uid)
+        if reason is None:
+            with open(real, 'rb') as reader:
+                reason = _write_risk(path, os.fstat(reader.fileno()), uid)
+                secret = reader.read()
+    except OSError as error:
+        raise type(error)(error.errno, '%s: could not read the HMAC secret from %s: %s'
+                          % (source, path, error.strerror)) from None
+    if reason is not None:
+        raise ValueError('%s: refusing the HMAC secret in %s: %s, and whoever can write it '
+                         'chooses the secret' % (source, path, reason))
+    if secret.endswith(b'\r\n'):
+        secret = secret[:-2]
+    elif secret.endswith(b'\n'):
+        secret = secret[:-1]
+    if not secret:
+        raise ValueError('%s: the HMAC secret file %s is empty' % (source, path))
+    return secret
+
+
+def _resolve_secret(settings):
+    """Fill in ``disk_hmac_secret`` in ``settings`` from where it may come:
+    the argument itself; else the file named by ``disk_hmac_secret_file``;
+    else the environment variable DISKCACHE_GO_HMAC_SECRET, or the file
+    DISKCACHE_GO_HMAC_SECRET_FILE names. An explicit
+    ``disk_hmac_secret=None`` turns the environment's secret off."""
+    path = settings.pop('disk_hmac_secret_file', None)
+    if path is not None:
+        if settings.get('disk_hmac_secret') is not None:
+            raise ValueError('give disk_hmac_secret or disk_hmac_secret_file, not both')
+        settings['disk_hmac_secret'] = _read_secret_file(path, 'disk_hmac_secret_file')
+        return
+    if 'disk_hmac_secret' in settings:
+        return
+    secret = os.environb.get(HMAC_SECRET_ENV.encode('ascii'))
+    path = os.environb.get(HMAC_SECRET_FILE_ENV.encode('ascii'))
+    if secret is not None and path is not None:
+        raise ValueError('set %s or %s, not both' % (HMAC_SECRET_ENV, HMAC_SECRET_FILE_ENV))
+    if secret is not None:
+        if not secret:
+            raise ValueError('%s is set but empty' % HMAC_SECRET_ENV)
+        settings['disk_hmac_secret'] = secret
+    elif path is not None:
+        settings['disk_hmac_secret'] = _read_secret_file(path, HMAC_SECRET_FILE_ENV)
+
+
 class Cache:
     """Disk and file backed cache."""
 
@@ -1091,6 +1672,13 @@ class Cache:
         self._txn_depth = {}
         self._handle_lock = threading.Lock()
         _INSTANCES.add(self)
+
+
+        _resolve_secret(settings)
+        self._trust_setting = _trust_setting(settings.get('trust_shared_directory', False))
+        self.trust_shared_directory = self._trust_setting
+        self._trust = _Trust(directory, weakref.WeakMethod(self._trust_changed))
+        self._txn_depth = {}  # thread id -> depth of its open transact()
         # Permissions of the engine's files, until the Disk (which holds the
         # settings' values) exists.
         self._modes = (settings.get('disk_file_mode', Disk.file_mode),
@@ -1132,6 +1720,7 @@ class Cache:
 
         kwargs = {key[5:]: value for key, value in sets.items() if key.startswith('disk_')}
         self._disk = disk(directory, **kwargs)
+        self._disk._trust = self._trust
         self._modes = (getattr(self._disk, 'file_mode', Disk.file_mode),
                        getattr(self._disk, 'dir_mode', Disk.dir_mode))
         self._disk.fsync = bool(self._open_flags & _OPEN_SYNC)
@@ -1175,24 +1764,41 @@ class Cache:
             _ffi.raise_for(status, bufs, 'open %s' % self._directory)
         self._handle = handle[0]
         self._gen = _ffi.GEN[0]
+        # Whether another user could have written the cache, decided at
+        # every open (the rest is checked as it is read: _Trust).
+        self._trust.check_open(self._trust_setting)
+        if self._disk is not None:
+            self._fast_flags()
         self._sync_fast()
         return self._handle
+
+    def _trust_changed(self):
+        """The cache was found shared after the open: the C get must stop
+        unpickling too."""
+        if self._disk is not None:
+            self._fast_flags()
+        self._sync_fast()
 
     def _sync_fast(self):
         """Put what the C methods (``get``, ``set``, ``delete``, ``incr``)
         read in one attribute: the handle, its fork generation, the get
         flags, the lock timeout, the largest inline value, whether get may
         skip the Disk and the directory (which value file names are
-        relative to), or None when every call must take the Python
-        path (a Disk that is not the stock one). Called wherever those
-        change."""
+        relative to), the value folders found private, or None when
+        every call must take the Python path (a Disk that is not the
+        stock one). Called wherever those change."""
         handle = self._handle
         if handle is None or not getattr(self, '_memo_keys', False) or not hasattr(self, 'statistics'):
             self._drop_fast()
         else:
+            # The last field: the value folders found private, which the C
+            # get needs before it unpickles a value file (None: the
+            # directory is declared trusted, nothing to check).
+            trust = self._trust
             self._fast = (handle, self._gen, 1 if self.statistics else 0,
                           self._timeout_seconds(False), int(self._disk.min_file_size),
-                          bool(self._fast_get), os.fsencode(self._directory))
+                          bool(self._fast_get), os.fsencode(self._directory),
+                          None if trust.declared else trust.folders)
             _ffi.fast_changed()
 
     def _drop_fast(self):
@@ -1406,6 +2012,8 @@ class Cache:
         Returns (mode, filename, db_value, expire_time, tag).
         """
         kinds, vlen, tlen, flen, expire, _size, _st, _ = _ffi.OUT.unpack_from(bufs.data)
+        if kinds & _ffi.OTHERS_WROTE:
+            self._trust.engine_reported()
         view = bufs.view
         p = _ffi.OUT_DATA
         vkind = kinds & 0xFF
@@ -1420,6 +2028,28 @@ class Cache:
         filename = bytes(view[p:p + flen]).decode('utf-8', 'surrogateescape') if flen else None
         db_expire = expire if kinds & (1 << 25) else None
         return mode, filename, db_value, db_expire, db_tag
+
+    def _serialize(self, binding, value, read, key):
+        """Disk.store, telling a Disk that signs what the value is bound to
+        (``binding``: see _binding)."""
+        if getattr(self._disk, '_hmac_secret', None) is None:
+            return self._disk.store(value, read, key=key)
+        token = _binding.set(binding)
+        try:
+            return self._disk.store(value, read, key=key)
+        finally:
+            _binding.reset(token)
+
+    def _deserialize(self, binding, mode, filename, db_value, read):
+        """Disk.fetch, telling a Disk that checks signatures which key the
+        value is read (or removed) under."""
+        if getattr(self._disk, '_hmac_secret', None) is None:
+            return self._disk.fetch(mode, filename, db_value, read)
+        token = _binding.set(binding)
+        try:
+            return self._disk.fetch(mode, filename, db_value, read)
+        finally:
+            _binding.reset(token)
 
     # -- properties --------------------------------------------------------
 
@@ -1503,7 +2133,7 @@ class Cache:
                     self._fail(status, bufs, 'set')
         key_enc = self._key(key)
         expire_time = None if expire is None else now + expire
-        size, mode, filename, db_value = self._disk.store(value, read, key=key)
+        size, mode, filename, db_value = self._serialize((_TO_KEY, key_enc), value, read, key)
         return self._store(_ffi.OP_SET, key_enc, expire_time, tag, size, mode, filename,
                            db_value, retry, now)
 
@@ -1547,7 +2177,7 @@ class Cache:
         now = time.time()
         key_enc = self._key(key)
         expire_time = None if expire is None else now + expire
-        size, mode, filename, db_value = self._disk.store(value, read, key=key)
+        size, mode, filename, db_value = self._serialize((_TO_KEY, key_enc), value, read, key)
         return self._store(_ffi.OP_ADD, key_enc, expire_time, tag, size, mode, filename,
                            db_value, retry, now)
 
@@ -1628,7 +2258,7 @@ class Cache:
             if default is None:
                 raise KeyError(key)
             value = default + delta
-            size, mode, filename, db_value = self._disk.store(value, False, key=key)
+            size, mode, filename, db_value = self._serialize((_TO_KEY, key_enc), value, False, key)
             self._store(_ffi.OP_SET, key_enc, None, None, size, mode, filename, db_value, retry, now)
             return value
 
@@ -1647,7 +2277,7 @@ class Cache:
             self._fail(status, bufs, 'pop')
         mode, filename, db_value, db_expire, db_tag = self._item(bufs)
         try:
-            value = self._disk.fetch(mode, filename, db_value, False)
+            value = self._deserialize((_REMOVING, key_enc), mode, filename, db_value, False)
         except IOError:
             # The file went away before it could be read.
             return default
@@ -1742,7 +2372,7 @@ class Cache:
             self._fail(status, bufs, 'get')
         mode, filename, db_value, db_expire, db_tag = self._item(bufs)
         try:
-            value = self._disk.fetch(mode, filename, db_value, read)
+            value = self._deserialize((_READING, key_enc), mode, filename, db_value, read)
         except IOError:
             # The item was deleted before its file could be read, or the
             # file is gone: upstream counts a miss, and the lookup (here or
@@ -1832,7 +2462,10 @@ class Cache:
         flags = {'back': 0, 'front': _ffi.RQ_FRONT}[side]
         now = time.time()
         expire_time = None if expire is None else now + expire
-        size, mode, filename, db_value = self._disk.store(value, read)
+        # A signature can not name the key, which the engine chooses as it
+        # stores the value: it names the queue (see _queue_of).
+        queue = (_ffi.K_NULL, b'') if prefix is None else (_ffi.K_TEXT, prefix.encode('utf-8'))
+        size, mode, filename, db_value = self._serialize((_TO_QUEUE, queue), value, read, UNKNOWN)
         if prefix is not None:
             flags |= _ffi.RQ_PREFIX
             prefix_enc = (_ffi.K_TEXT, prefix.encode('utf-8'))
@@ -1876,7 +2509,8 @@ class Cache:
             kind, kbytes = self._item_key(bufs)
             mode, name, db_value, db_expire, db_tag = self._item(bufs)
             try:
-                value = self._disk.fetch(mode, name, db_value, False)
+                value = self._deserialize((_REMOVING if remove else _READING, (kind, kbytes)),
+                                          mode, name, db_value, False)
             except IOError:
                 # The item's file went away first: try the next one.
                 continue
@@ -1920,7 +2554,7 @@ class Cache:
             mode, name, db_value, db_expire, db_tag = self._item(bufs)
             key = _decode_key(self._disk, kind, kbytes)
             try:
-                value = self._disk.fetch(mode, name, db_value, False)
+                value = self._deserialize((_READING, (kind, kbytes)), mode, name, db_value, False)
             except IOError:
                 continue
             break
@@ -1949,8 +2583,10 @@ class Cache:
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterkeys')
-            count = _ffi.KEYS.unpack_from(bufs.data)[5]
-            keys = _parse_keys(bufs.data, count)
+            head = _ffi.KEYS.unpack_from(bufs.data)
+            if head[0] & _ffi.OTHERS_WROTE:
+                self._trust.engine_reported()
+            keys = _parse_keys(bufs.data, head[5])
             if not keys:
                 # Not "fewer than batch": keys added meanwhile are still
                 # yielded, as python-diskcache's iterators do.
@@ -2100,7 +2736,9 @@ class Cache:
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterate')
-            _, _, _, _, next_rowid, count, next_id, _ = _ffi.KEYS.unpack_from(bufs.data)
+            others, _, _, _, next_rowid, count, next_id, _ = _ffi.KEYS.unpack_from(bufs.data)
+            if others & _ffi.OTHERS_WROTE:
+                self._trust.engine_reported()
             keys = _parse_keys(bufs.data, count)
             if raw:
                 yield from keys
@@ -2384,6 +3022,10 @@ class Cache:
             # The fast paths and the key memo depend on the Disk's settings
             # (its secret, its pickle protocol) too.
             self._apply_limits()
+        if key == 'trust_shared_directory':
+            self._trust_setting = _trust_setting(value)
+            self._trust.check_open(self._trust_setting)
+            self._trust_changed()
         if key in ('fsync', 'sqlite_synchronous', 'network_mode', 'compress_min_size') \
                 and self._disk is not None:
             self._reopen_for(key, value)
@@ -2409,6 +3051,15 @@ class Cache:
         if status != _ffi.OK:
             self._fail(status, None, 'reset stats')
 
+    def _fast_flags(self):
+        """get() may skip the Disk methods only for the stock Disk without
+        a secret, must be a write when the policy records reads, and must
+        not unpickle from a shared cache (the Disk refuses)."""
+        stock = type(self._disk) is Disk and self._disk.hmac_secret is None
+        self._fast_get = (stock and EVICTION_POLICY[self._policy_name]['get'] is None
+                          and not self._trust.refusing)
+        self._memo_keys = stock
+
     def _apply_limits(self):
         name = getattr(self, 'eviction_policy', DEFAULT_SETTINGS['eviction_policy'])
         if name not in _POLICY_IDS:
@@ -2417,14 +3068,7 @@ class Cache:
                 '(custom SQL policies need SQLite)' % (name, ', '.join(sorted(_POLICY_IDS)))
             )
         self._policy_name = name
-        # get() may skip the Disk methods only for the stock Disk, and must
-        # be a write when the policy records reads.
-        self._fast_get = (
-            type(self._disk) is Disk
-            and self._disk.hmac_secret is None
-            and EVICTION_POLICY[name]['get'] is None
-        )
-        self._memo_keys = type(self._disk) is Disk and self._disk.hmac_secret is None
+        self._fast_flags()
         self._key_memo = {}
         self._sync_fast()
         size_limit, cull_limit = _engine_limits(

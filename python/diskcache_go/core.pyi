@@ -102,6 +102,13 @@ def args_to_key(
 ) -> tuple[Any, ...]: ...
 
 NETWORK_MODE_ENV: str
+#: Environment variables: the HMAC secret, or the path of a file holding it
+#: (when no ``disk_hmac_secret`` or ``disk_hmac_secret_file`` is given), and
+#: the directories whose caches may be shared without a secret
+#: (os.pathsep-separated; ``*`` for all).
+HMAC_SECRET_ENV: str
+HMAC_SECRET_FILE_ENV: str
+TRUSTED_DIRECTORIES_ENV: str
 
 class NetworkFilesystemWarning(UserWarning): ...
 class CorruptionWarning(UserWarning): ...
@@ -117,7 +124,10 @@ class CorruptionError(Error): ...
 class StorageFullError(Error, OSError): ...
 
 class UntrustedDataError(pickle.UnpicklingError):
-    """A pickled key or value failed HMAC authentication and was not unpickled."""
+    """A pickled key or value was refused and not unpickled: it failed HMAC
+    authentication (``disk_hmac_secret``), or, without a secret, the cache
+    is shared (another user could have written it) and not declared
+    trusted."""
 
 class Disk:
     """Serialization of keys and values; subclass it for ``Cache(disk=...)``."""
@@ -192,6 +202,8 @@ class Cache:
     disk_pickle_protocol: int
     fsync: bool
     compress_min_size: int
+    #: Never written to the directory: set at each open (or by reset()).
+    trust_shared_directory: bool
     @property
     def network_mode(self) -> str: ...
     @network_mode.setter

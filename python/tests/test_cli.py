@@ -356,3 +356,21 @@ def test_python_m_exit_codes(tmp_path):
             os.path.dirname(os.path.abspath(diskcache_go.__file__)))), timeout=120)
     assert pipeline.stdout == b"'k'\n"
     assert b'Traceback' not in pipeline.stderr
+
+
+def test_refused_pickle_is_reported_not_raised(capsys, tmp_path, monkeypatch):
+    # A cache others may write: the command says why it refuses, and how
+    # to share safely, instead of printing a traceback (or the value).
+    monkeypatch.delenv('DISKCACHE_GO_TRUSTED_DIRECTORIES', raising=False)
+    monkeypatch.delenv('DISKCACHE_GO_HMAC_SECRET', raising=False)
+    monkeypatch.delenv('DISKCACHE_GO_HMAC_SECRET_FILE', raising=False)
+    directory = str(tmp_path / 'cache')
+    with diskcache_go.Cache(directory) as cache:
+        cache.set('pickled', {'a': 1})
+    os.chmod(directory, 0o777)
+    status, out, err = run(capsys, 'get', directory, 'pickled')
+    assert status == 1 and out == ''
+    assert 'refusing to unpickle' in err and 'DISKCACHE_GO_TRUSTED_DIRECTORIES' in err, err
+    monkeypatch.setenv('DISKCACHE_GO_TRUSTED_DIRECTORIES', directory)
+    status, out, err = run(capsys, 'get', directory, 'pickled')
+    assert status == 0 and "'a': 1" in out, (out, err)
