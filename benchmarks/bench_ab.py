@@ -74,11 +74,16 @@ def main():
             env = dict(os.environ, PYTHONPATH=builds[name])
             text = subprocess.check_output([sys.executable, __file__, '--child'], env=env)
             out[name].append(json.loads(text))
-    print('%-16s %12s %12s %8s' % ('operation', 'before', 'after', 'ratio'))
+    # The median and the best round of each build: on a shared machine
+    # other work only ever adds time, so the best is the steadier figure.
+    print('%-16s %12s %12s %7s %12s %12s %7s' % ('operation', 'median before', 'after', 'ratio',
+                                                 'best before', 'after', 'ratio'))
     for row in out['before'][0]:
         b = statistics.median(run[row] for run in out['before'])
         a = statistics.median(run[row] for run in out['after'])
-        print('%-16s %9.2f µs %9.2f µs %8.3f' % (row, b, a, a / b))
+        bb = min(run[row] for run in out['before'])
+        ab = min(run[row] for run in out['after'])
+        print('%-16s %9.2f µs %9.2f µs %7.3f %9.2f µs %9.2f µs %7.3f' % (row, b, a, a / b, bb, ab, ab / bb))
 
 
 if __name__ == '__main__':
