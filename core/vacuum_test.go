@@ -28,10 +28,10 @@ func TestCompact_GivesSpaceBack(t *testing.T) {
 		must(t, c.Delete(core.Call{}, core.Int(int64(i)), 5))
 	}
 	want := snapshot(t, c)
-	before := segmentFileBytes(t, dir)
+	before := segmentBytes(t, dir)
 	freed, err := c.Compact(core.Call{})
 	must(t, err)
-	after := segmentFileBytes(t, dir)
+	after := segmentBytes(t, dir)
 	t.Logf("segment files %d -> %d bytes, %d freed", before, after, freed)
 	live := int64(150 * 600)
 	if after > 2*live+(256<<10) || freed <= 0 {
@@ -51,16 +51,4 @@ func TestCompact_GivesSpaceBack(t *testing.T) {
 	if got := snapshot(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rebuilt after compact: %s", firstDiff(got, want))
 	}
-}
-
-func segmentFileBytes(t *testing.T, dir string) int64 {
-	names, err := filepath.Glob(filepath.Join(dir, "cache.dcg-*.seg"))
-	must(t, err)
-	var n int64
-	for _, name := range names {
-		st, err := os.Stat(name)
-		must(t, err)
-		n += st.Size()
-	}
-	return n
 }

@@ -52,7 +52,24 @@ def _sequence_comparison(relation, text):
     return comparison
 
 
-class Deque(cabc.Sequence):
+class _Closable:
+    """``close()`` and ``with`` for the stores built on a `Cache`
+    (diskcache_rs's additions): closing closes the cache's engine handle,
+    as `Cache.close` does; the store stays usable and reopens it on next
+    use."""
+
+    def close(self):
+        """Close the underlying cache's engine handle (it reopens on use)."""
+        self._cache.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.close()
+
+
+class Deque(_Closable, cabc.Sequence):
     """Double-ended queue stored in a cache directory.
 
     Works like `collections.deque` with these differences: items live on
@@ -378,19 +395,6 @@ class Deque(cabc.Sequence):
         """
         return type(self)(directory=self.directory, maxlen=self.maxlen)
 
-    # -- lifecycle (diskcache_rs's additions) -------------------------------
-
-    def close(self):
-        """Close the cache's engine handle, as `Cache.close` does; the deque
-        stays usable and reopens it on next use."""
-        self._cache.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exception):
-        self.close()
-
     # -- pickling ----------------------------------------------------------
 
     def __getstate__(self):
@@ -410,7 +414,7 @@ class Deque(cabc.Sequence):
     _clear = clear
 
 
-class Index(cabc.MutableMapping):
+class Index(_Closable, cabc.MutableMapping):
     """Ordered mapping stored in a cache directory.
 
     Keys keep their first-insertion order (overwriting keeps the position).
@@ -605,19 +609,6 @@ class Index(cabc.MutableMapping):
 
     def __repr__(self):
         return '%s(%r)' % (type(self).__name__, self.directory)
-
-    # -- lifecycle (diskcache_rs's additions) -------------------------------
-
-    def close(self):
-        """Close the cache's engine handle, as `Cache.close` does; the index
-        stays usable and reopens it on next use."""
-        self._cache.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exception):
-        self.close()
 
     def __getstate__(self):
         return self.directory
