@@ -132,11 +132,7 @@ func TestRebuild_IndexLostOrDamaged(t *testing.T) {
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {
 					t.Fatalf("rebuilt cache differs:\n got %d entries\nwant %d entries\nfirst diff: %s", len(got), len(want), firstDiff(got, want))
 				}
-				rep, err := c.Check(core.Call{}, false)
-				must(t, err)
-				if len(rep.Warnings) > 0 {
-					t.Fatalf("check after rebuild: %v", rep.Warnings)
-				}
+				mustCheckClean(t, c, "after rebuild")
 				// It keeps working: new keys go after the old ones.
 				set(t, c, "after", "x", 5000)
 				if v, ok := get(t, c, "after", 5000); !ok || v != "x" {
@@ -261,6 +257,16 @@ func flip(t *testing.T, path string, off int64, mask byte) {
 	b[0] ^= mask
 	_, err = f.WriteAt(b, off)
 	must(t, err)
+}
+
+// mustCheckClean fails the test if Check finds anything.
+func mustCheckClean(t *testing.T, c *core.Cache, what string) {
+	t.Helper()
+	rep, err := c.Check(core.Call{}, false)
+	must(t, err)
+	if len(rep.Warnings) > 0 {
+		t.Fatalf("check %s: %v", what, rep.Warnings)
+	}
 }
 
 func must(t *testing.T, err error) {

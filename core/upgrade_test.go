@@ -105,11 +105,7 @@ func TestUpgrade_Format1(t *testing.T) {
 			t.Errorf("old segment %s left behind", b)
 		}
 	}
-	rep, err := c.Check(core.Call{}, false)
-	must(t, err)
-	if len(rep.Warnings) > 0 {
-		t.Fatalf("check after upgrade: %v", rep.Warnings)
-	}
+	mustCheckClean(t, c, "after upgrade")
 	// The upgraded cache is a cache of format 2: its segments are the truth.
 	must(t, c.Close())
 	must(t, os.Remove(filepath.Join(dir, "cache.dcg")))

@@ -40,11 +40,7 @@ func TestCompact_GivesSpaceBack(t *testing.T) {
 	if got := snapshot(t, c); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after compact: %s", firstDiff(got, want))
 	}
-	rep, err := c.Check(core.Call{}, false)
-	must(t, err)
-	if len(rep.Warnings) > 0 {
-		t.Fatalf("check after compact: %v", rep.Warnings)
-	}
+	mustCheckClean(t, c, "after compact")
 	must(t, c.Close())
 	must(t, os.Remove(filepath.Join(dir, "cache.dcg")))
 	c = mustOpen(t, dir)
