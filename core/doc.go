@@ -31,20 +31,25 @@
 //
 // # Caveats
 //
-//   - Local filesystems only: the index is memory-mapped, which network
-//     filesystems do not keep coherent between machines.
-//   - No durability across power loss yet: a kill -9 loses nothing that was
-//     acknowledged, a machine crash may.
+//   - Filesystems: on a local filesystem the index is shared through
+//     memory mappings. On a network or FUSE filesystem (detected by statfs,
+//     or forced with Options.Mode) the engine runs in network mode: no
+//     shared mappings, reads validated against the file, and a lock file
+//     beside the flock (netlock.go), because mappings are not kept coherent
+//     between machines.
+//   - Durability: a kill -9 loses nothing that was acknowledged. A machine
+//     crash or power loss may lose the last writes unless Options.Sync is
+//     set, which syncs every commit before it returns.
 //   - Readers in other threads and processes see a transaction's writes
 //     before it commits (each write is atomic; the transaction as a whole
 //     rolls back on failure).
 //   - Files are mapped in proportion to their size and mapped again as
 //     they grow (a small cache takes about 3 MiB of address space); the
-//     index may grow to Options.IndexReserve (32 GiB) and holds at most
-//     768 segments.
-//   - A file truncated under an open cache (by another program) makes the
-//     calls that meet it fail with ErrCorrupted, never crash the process;
-//     a truncated index is then laid down anew, empty, as Open does with a
-//     damaged one.
+//     index may grow to Options.IndexReserve (32 GiB by default) and holds
+//     at most 768 segments.
+//   - A file truncated or damaged under an open cache (by another program)
+//     makes the calls that meet it fail with ErrCorrupted, never crash the
+//     process; the index is then rebuilt from the segments, as Open does
+//     with a damaged one.
 //   - Unix only (flock, mmap).
 package core
