@@ -33,8 +33,8 @@
 //
 //   - Filesystems: on a local filesystem the index is shared through
 //     memory mappings. On a network or FUSE filesystem (detected by statfs,
-//     or forced with Options.Mode) the engine runs in network mode: no
-//     shared mappings, reads validated against the file, and a lock file
+//     or forced with Options.Network) the engine runs in network mode: no
+//     shared mappings, every operation under the writer lock, and a lock file
 //     beside the flock (netlock.go), because mappings are not kept coherent
 //     between machines.
 //   - Durability: a kill -9 loses nothing that was acknowledged. A machine
