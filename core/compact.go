@@ -48,7 +48,9 @@ func (c *Cache) compactStep(t *tx, budget int64) error {
 		if n <= 0 {
 			// A damaged record: its length can not be trusted, so the rest
 			// of the segment can not be walked. Leave the segment alone.
-			putU32(x.m, so+4, getU32(x.m, so+4)|segStuck)
+			if err := markStuck(t, so); err != nil {
+				return err
+			}
 			return t.setU32(offCompSlot, 0)
 		}
 		off += n
@@ -62,10 +64,21 @@ func (c *Cache) compactStep(t *tx, budget int64) error {
 	}
 	if getU64(x.m, so+8) != 0 {
 		// Live bytes no lookup found: refuse to delete the segment.
-		putU32(x.m, so+4, getU32(x.m, so+4)|segStuck)
-		return nil
+		return markStuck(t, so)
 	}
 	return c.dropSegment(t, slot-1)
+}
+
+// markStuck flags the segment table slot at so as one compaction gives up
+// on. The slot is journaled like every other index change, so a rollback
+// clears the flag with the work it belonged to and network mode writes it
+// back to the file.
+func markStuck(t *tx, so int64) error {
+	if err := t.saveRange(so, segSlotSize); err != nil {
+		return err
+	}
+	putU32(t.x.m, so+4, getU32(t.x.m, so+4)|segStuck)
+	return nil
 }
 
 // pickVictimSegment starts compacting the sealed segment with the fewest
