@@ -46,5 +46,5 @@
 //     calls that meet it fail with ErrCorrupted, never crash the process;
 //     a truncated index is then laid down anew, empty, as Open does with a
 //     damaged one.
-//   - Unix only (flock, mmap).
+//   - Linux, macOS and Windows (docs/platforms.md).
 package core
