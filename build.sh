@@ -116,9 +116,29 @@ cmd_test() {
         step "skipped: Django's current release needs Python >= 3.12, and none was found (PATH or pyenv)"
     fi
 
+    test_platforms
+
     test_sshfs "$@"
 
     step "all tests passed"
+}
+
+# test_platforms checks the other platforms from this Linux machine:
+# go vet of the engine for linux/arm64, darwin/amd64, darwin/arm64 and
+# windows/amd64; the C ABI cross-built for darwin with zig
+# (tests/darwin/build.sh); and Windows for real under Wine: the Go tests of
+# core and tests, and the C example against the DLL (tests/wine/run.sh, which
+# installs Wine and mingw-w64 with apt-get or says why it skips).
+test_platforms() {
+    local t
+    for t in linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do
+        step "GOOS=${t%/*} GOARCH=${t#*/} go vet ./core ./tests"
+        GOOS=${t%/*} GOARCH=${t#*/} CGO_ENABLED=0 go vet ./core ./tests
+    done
+    step "macOS: the C ABI cross-built with zig (tests/darwin/build.sh)"
+    "$ROOT/tests/darwin/build.sh" || die "the darwin cross-build failed"
+    step "Windows under Wine: Go tests and the C example (tests/wine/run.sh)"
+    "$ROOT/tests/wine/run.sh" || die "the Windows tests under Wine failed"
 }
 
 # The test files build.sh runs in network mode on a local disk: those that

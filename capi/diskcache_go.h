@@ -238,6 +238,14 @@ int dcg_runtime(int64_t *out);
 /* Writes up to cap descriptors held by open caches; returns how many. */
 int64_t dcg_fds(int32_t *fds, int64_t cap);
 
+/* An exclusive lock on the file path[0:pathlen] between processes (created
+   if missing; flock on unix, LockFileEx on Windows), for locks held long
+   and taken rarely. Waits up to timeout seconds (negative: forever);
+   DCG_TIMEOUT if another holder kept it. The handle goes to *lock. */
+int dcg_file_lock(const unsigned char *path, int64_t pathlen, double timeout, uint64_t *lock);
+/* Releases a lock from dcg_file_lock; DCG_CLOSED for an unknown handle. */
+int dcg_file_unlock(uint64_t lock);
+
 #ifdef __cplusplus
 }
 #endif

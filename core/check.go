@@ -327,7 +327,7 @@ func verifyFileSum(full, name string) error {
 	if err != nil {
 		return nil
 	}
-	f, err := os.Open(full)
+	f, err := openFile(full, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("file unreadable: %s: %w", filepath.Clean(full), err)
 	}

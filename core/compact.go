@@ -269,7 +269,7 @@ func (c *Cache) removeSegments(ids []uint32) {
 		// Mark it dead first: a file whose removal fails (still open on
 		// some systems) must not be read by a rebuild, since the delete
 		// records that kept its records dead may be gone.
-		if f, err := os.OpenFile(segPath(c.dir, id), os.O_WRONLY, 0); err == nil {
+		if f, err := openFile(segPath(c.dir, id), os.O_WRONLY, 0); err == nil {
 			f.WriteAt(make([]byte, 8), 0)
 			f.Close()
 		}

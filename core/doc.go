@@ -51,5 +51,5 @@
 //     makes the calls that meet it fail with ErrCorrupted, never crash the
 //     process; the index is then rebuilt from the segments, as Open does
 //     with a damaged one.
-//   - Unix only (flock, mmap).
+//   - Linux, macOS and Windows (docs/platforms.md).
 package core

@@ -42,7 +42,7 @@ func openIndex(path string, mode os.FileMode, limit int64, readOnly bool, io ioM
 	if readOnly {
 		flags = os.O_RDONLY
 	}
-	f, err := os.OpenFile(path, flags, mode)
+	f, err := openFile(path, flags, mode)
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", mapErrno(err))
 	}

@@ -75,7 +75,7 @@ func openJournal(path string, mode os.FileMode, readOnly bool, io ioMode) (*jour
 	if readOnly {
 		flags = os.O_RDONLY
 	}
-	f, err := os.OpenFile(path, flags, mode)
+	f, err := openFile(path, flags, mode)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", mapErrno(err))
 	}

@@ -166,7 +166,7 @@ func (c *Cache) trimLog() {
 		// mapped the file and extended it ahead of its appends, and a
 		// store past a shrunk end would fault. Best effort: a failure
 		// only leaves what was there before this change.
-		if f, err := os.OpenFile(segPath(c.dir, active), os.O_WRONLY, 0); err == nil {
+		if f, err := openFile(segPath(c.dir, active), os.O_WRONLY, 0); err == nil {
 			if st, err := f.Stat(); err == nil && st.Size() > end {
 				writeZeros(f, end, st.Size()-end)
 			}

@@ -3,19 +3,12 @@
 package core
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"syscall"
-)
 
-// mapSize is how many bytes to map of a file that must show n bytes: the
-// power of two at or above 2n, and no less than least (a power of two). Mapping
-// in proportion to the file, rather than reserving its largest size up
-// front, is what lets a process under an address-space limit (ulimit -v)
-// open caches at all, and hold thousands of them; the headroom makes the
-// remaps a growing file needs rare (one per doubling).
-func mapSize(n, least int64) int64 { return pow2At(2*n, least) }
+	"golang.org/x/sys/unix"
+)
 
 // mapShared maps length bytes of f read-write and shared, so stores are seen
 // by every process and survive the death of this one (they live in the page
@@ -68,7 +61,9 @@ func dropPages(m []byte, off, n int64) error {
 	if start >= end {
 		return nil
 	}
-	return syscall.Madvise(m[start:end], syscall.MADV_DONTNEED)
+	// x/sys/unix, not syscall: the standard library has no Madvise on
+	// darwin.
+	return unix.Madvise(m[start:end], unix.MADV_DONTNEED)
 }
 
 func unmap(b []byte) error {
@@ -78,44 +73,7 @@ func unmap(b []byte) error {
 	return syscall.Munmap(b)
 }
 
-// mapErrno turns the errnos users can act on into sentinels.
-func mapErrno(err error) error {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err
-	}
-	switch errno {
-	case syscall.ENOSPC, syscall.EDQUOT:
-		return fmt.Errorf("%w: %w", ErrFull, err)
-	case syscall.EACCES, syscall.EPERM, syscall.EROFS:
-		return fmt.Errorf("%w: %w", ErrPermission, err)
-	}
-	return err
-}
-
-// growFile extends f to size bytes with real blocks, so a later store into
-// the mapping can not fault with SIGBUS on a full disk.
-func growFile(f *os.File, size int64) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if st.Size() >= size {
-		return nil
-	}
-	if err := fallocate(f, st.Size(), size-st.Size()); err != nil {
-		return mapErrno(err)
-	}
-	logOp("extend", f, size, nil)
-	return nil
-}
-
-// pow2At is the power of two at or above n, and no less than least (a
-// power of two).
-func pow2At(n, least int64) int64 {
-	s := least
-	for s < n {
-		s *= 2
-	}
-	return s
-}
+// copyOnWriteDiscard says dropPages can hand a copy-on-write mapping's
+// private pages back to the file (MADV_DONTNEED), which the ordered mode
+// needs.
+const copyOnWriteDiscard = true

@@ -45,6 +45,10 @@ func chooseMode(dir string, o Options) ioMode {
 	switch {
 	case net:
 		return ioNetwork
+	case o.Sync && !o.ReadOnly && !copyOnWriteDiscard:
+		// No way to give a copy-on-write view's pages back (Windows):
+		// the network mode's private copy orders the writes instead.
+		return ioNetwork
 	case o.Sync && !o.ReadOnly:
 		return ioOrdered
 	}

@@ -197,7 +197,7 @@ func (n *netLock) abandoned() ([]byte, bool) {
 		// process with the same pid left it.
 		return b, fields[2] != processNonce
 	}
-	return b, errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return b, processGone(pid)
 }
 
 // breakIn removes the abandoned lock file whose contents were judged.

@@ -53,7 +53,7 @@ func open(dir string, o Options) (_ *Cache, err error) {
 	if o.ReadOnly {
 		lockFlags = os.O_RDONLY
 	}
-	if c.lockFile, err = os.OpenFile(filepath.Join(dir, lockName), lockFlags, mode); err != nil {
+	if c.lockFile, err = openFile(filepath.Join(dir, lockName), lockFlags, mode); err != nil {
 		return nil, fmt.Errorf("open lock: %w", mapErrno(err))
 	}
 	c.lock = newWriterLock(c.lockFile)

@@ -21,3 +21,10 @@ func othersCanWrite(fi os.FileInfo) bool {
 	}
 	return st.Uid != 0 && int(st.Uid) != os.Geteuid()
 }
+
+// othersCanWriteFile is othersCanWrite for an open file; a file that can
+// not be examined counts as writable by others.
+func othersCanWriteFile(f *os.File) bool {
+	st, err := f.Stat()
+	return err != nil || othersCanWrite(st)
+}

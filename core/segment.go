@@ -200,7 +200,7 @@ func (s *segments) view(id uint32, need int64) (*segView, error) {
 	if v != nil && (v.f != nil || need <= int64(len(v.m))) {
 		return v, nil
 	}
-	f, err := os.Open(segPath(s.dir, id))
+	f, err := openFile(segPath(s.dir, id), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		if v != nil {
 			return v, nil // deleted since: the caller finds it short
@@ -212,7 +212,7 @@ func (s *segments) view(id uint32, need int64) (*segView, error) {
 		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
 	}
 	if !s.othersCanWrite.Load() {
-		if st, err := f.Stat(); err != nil || othersCanWrite(st) {
+		if othersCanWriteFile(f) {
 			s.othersCanWrite.Store(true)
 		}
 	}
@@ -386,7 +386,7 @@ func (s *segments) writer(active uint32) (*os.File, error) {
 	if err := s.closeWriter(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(segPath(s.dir, active), os.O_RDWR, 0)
+	f, err := openFile(segPath(s.dir, active), os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", mapErrno(err))
 	}
@@ -481,7 +481,7 @@ func (t *tx) newSegment() (uint32, uint32, error) {
 	if err := s.closeWriter(); err != nil {
 		return 0, 0, err
 	}
-	f, err := os.OpenFile(segPath(s.dir, id), os.O_RDWR|os.O_CREATE|os.O_TRUNC, s.mode)
+	f, err := openFile(segPath(s.dir, id), os.O_RDWR|os.O_CREATE|os.O_TRUNC, s.mode)
 	if err != nil {
 		return 0, 0, fmt.Errorf("create segment: %w", mapErrno(err))
 	}

@@ -134,7 +134,7 @@ func (w *upgradeWriter) append(rec record) error {
 		if err := w.close(); err != nil {
 			return err
 		}
-		f, err := os.OpenFile(segPath(w.c.dir, w.next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, w.c.segs.mode)
+		f, err := openFile(segPath(w.c.dir, w.next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, w.c.segs.mode)
 		if err != nil {
 			return fmt.Errorf("upgrade: create segment: %w", mapErrno(err))
 		}
