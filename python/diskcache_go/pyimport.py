@@ -36,7 +36,6 @@ diskcache_go files as if ``cache.db`` were not there).
 import contextlib
 import datetime
 import errno
-import fcntl
 import json
 import os
 import os.path as op
@@ -45,6 +44,7 @@ import tempfile
 import time
 import warnings
 
+from ._filelock import lock_exclusive
 from ._version import __version__
 from .core import DBNAME, EVICTION_POLICY, PyDiskcacheDirectoryError, PyDiskcacheImportWarning
 from .migrate import (
@@ -250,7 +250,7 @@ def _import_lock(directory):
             % (directory, path, error.strerror or error, directory)
         ) from error
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_exclusive(fd)
         yield
     finally:
         os.close(fd)
