@@ -128,7 +128,6 @@ _POLICY_IDS = {
 # before using it directly.
 _C = _ffi._C
 _GEN = _ffi.GEN
-_fast_get = _ffi.fast_get
 # Cache._key's memo of tuple key encodings: element types and size bound.
 _MEMO_TYPES = frozenset((str, bytes, int, bool, type(None)))
 _MEMO_SIZE = 4096
@@ -2093,44 +2092,6 @@ class Cache:
         :raises Timeout: if the writer lock could not be taken
         """
         now = time.time()
-        # Read once: another thread's close() may set it to None meanwhile.
-        handle = self._handle
-        if self._memo_keys and not read and tag is None and self._gen == _ffi.GEN[0] and handle is not None:
-            # Small str/bytes/int/float keys and values with the stock Disk:
-            # encode here and skip the Disk methods (same stored form).
-            type_key, type_value = type(key), type(value)
-            limit = self._disk.min_file_size
-            if type_key is str:
-                kind, kbytes = _ffi.K_TEXT, key.encode('utf-8')
-            elif type_key is bytes:
-                kind, kbytes = _ffi.K_BLOB, key
-            elif type_key is int and _INT64_MIN <= key <= _INT64_MAX:
-                kind, kbytes = _ffi.K_INT, _pack_q(key)
-            else:
-                kind = None
-            if type_value is bytes and len(value) < limit:
-                vkind, vbytes = _ffi.K_BLOB, value
-            elif type_value is str and len(value) < limit:
-                vkind, vbytes = _ffi.K_TEXT, value.encode('utf-8')
-            elif type_value is int and _INT64_MIN <= value <= _INT64_MAX:
-                vkind, vbytes = _ffi.K_INT, _pack_q(value)
-            else:
-                vkind = None
-            if kind is not None and vkind is not None:
-                if expire is None:
-                    flags, expire_time = 0, 0.0
-                else:
-                    flags, expire_time = _ffi.RQ_EXPIRE, now + expire
-                req = _ffi.REQ.pack(
-                    threading.get_ident(), self._timeout_seconds(retry), now, expire_time, 0, flags,
-                    kind, vkind, MODE_RAW, 0, len(kbytes), len(vbytes), 0, 0,
-                ) + kbytes + vbytes
-                bufs = _ffi.buffers()
-                status = _ffi.LIB.lib.dcg_write(handle, _ffi.OP_SET, req, len(req), bufs.ptr, bufs.size)
-                if status == _ffi.OK:
-                    return True
-                if status != _ffi.CLOSED:
-                    self._fail(status, bufs, 'set')
         key_enc = self._key(key)
         expire_time = None if expire is None else now + expire
         size, mode, filename, db_value = self._serialize((_TO_KEY, key_enc), value, read, key)
@@ -2342,24 +2303,7 @@ class Cache:
         :param bool expire_time: also return the expire time
         :param bool tag: also return the tag
         """
-        count = True
-        handle = self._handle  # read once, as in set
-        if self._fast_get and not (read or expire_time or tag) and self._gen == _GEN[0] \
-                and handle is not None:
-            # The common case in one C call and no Disk method calls
-            # (_ffi_build.FAST_GET); anything unusual takes the general path.
-            type_key = type(key)
-            if type_key is str or type_key is bytes or type_key is int:
-                kind = -1
-            else:
-                kind, key_bytes = self._key(key)
-            value = _fast_get(handle, key if kind < 0 else key_bytes, time.time(),
-                              1 if self.statistics else 0, default, pickle.loads, kind)
-            if value is Ellipsis:
-                count = False  # a value with a file, found and counted
-            elif value is not NotImplemented:
-                return value
-        return self._get_general(key, default, read, expire_time, tag, retry, count)
+        return self._get_general(key, default, read, expire_time, tag, retry, True)
 
     def _get_general(self, key, default, read, expire_time, tag, retry, count):
         """get() through the Disk: every case the C paths hand over."""
@@ -3084,7 +3028,11 @@ class Cache:
 # and settings themselves and call the Python methods above for anything
 # else; those stay what Cache.get etc. are when looked up on the class
 # (signature, docs, Cache.get(cache, key)).
-Cache.get = _ffi.fast_method('get', Cache.get, Cache._get_general, _GEN, time, pickle)
-Cache.set = _ffi.fast_method('set', Cache.set, Cache._fail_out, _GEN, time, pickle)
-Cache.delete = _ffi.fast_method('delete', Cache.delete, Cache._fail_out, _GEN, time, pickle)
-Cache.incr = _ffi.fast_method('incr', Cache.incr, Cache._fail_out, _GEN, time, pickle)
+if _ffi.FASTPATH:
+    # The fast path: each of these becomes a C method descriptor
+    # (_c/fast_method.c) that runs the common case in one call and hands
+    # every other to the Python method above, the general path.
+    Cache.get = _ffi.fast_method('get', Cache.get, Cache._get_general, _GEN, time, pickle)
+    Cache.set = _ffi.fast_method('set', Cache.set, Cache._fail_out, _GEN, time, pickle)
+    Cache.delete = _ffi.fast_method('delete', Cache.delete, Cache._fail_out, _GEN, time, pickle)
+    Cache.incr = _ffi.fast_method('incr', Cache.incr, Cache._fail_out, _GEN, time, pickle)
