@@ -33,7 +33,9 @@ import warnings
 import weakref
 import zlib
 
-from . import _ffi
+from . import _binding as _engine, _ffi
+from ._binding import decode as _decode, decode_key as _decode_key, encode_key as _encode_key
+from ._binding import encode_number as _encode_number, encode_value as _encode_value
 
 __all__ = [
     'Cache',
@@ -65,11 +67,11 @@ DBNAME = 'cache.db'
 ENOVAL = Constant('ENOVAL')
 UNKNOWN = Constant('UNKNOWN')
 
-MODE_NONE = 0
-MODE_RAW = 1
-MODE_BINARY = 2
-MODE_TEXT = 3
-MODE_PICKLE = 4
+MODE_NONE = _ffi.MODE_NONE
+MODE_RAW = _ffi.MODE_RAW
+MODE_BINARY = _ffi.MODE_BINARY
+MODE_TEXT = _ffi.MODE_TEXT
+MODE_PICKLE = _ffi.MODE_PICKLE
 
 DEFAULT_SETTINGS = {
     'statistics': 0,  # False
@@ -116,17 +118,7 @@ EVICTION_POLICY = {
 }
 
 # Engine policy numbers (core/policy.go).
-_POLICY_IDS = {
-    'least-recently-stored': 0,
-    'none': 1,
-    'least-recently-used': 2,
-    'least-frequently-used': 3,
-}
 
-# Bound once for the hot paths. The extension object never changes (a forked
-# child only re-points its functions); callers check the fork generation
-# before using it directly.
-_C = _ffi._C
 _GEN = _ffi.GEN
 # Cache._key's memo of tuple key encodings: element types and size bound.
 _MEMO_TYPES = frozenset((str, bytes, int, bool, type(None)))
@@ -195,15 +187,14 @@ HMAC_SECRET_FILE_ENV = 'DISKCACHE_GO_HMAC_SECRET_FILE'
 # git's safe.directory does.
 TRUSTED_DIRECTORIES_ENV = 'DISKCACHE_GO_TRUSTED_DIRECTORIES'
 
-# network_mode values and the dcg_open flag each sets (DCG_OPEN_*).
-_NETWORK_MODES = {'auto': 0, 'network': 2, 'local': 4}
-_OPEN_SYNC = 1
+# network_mode values and the dcg_open flag each sets.
+_NETWORK_MODES = {'auto': 0, 'network': _ffi.OPEN_NETWORK, 'local': _ffi.OPEN_LOCAL}
+_OPEN_SYNC = _ffi.OPEN_SYNC
 # The environment variable that replaces the default network_mode 'auto'.
 NETWORK_MODE_ENV = 'DISKCACHE_GO_NETWORK_MODE'
-# dcg_mode results (DCG_MODE_*).
-_ENGINE_MODES = {0: 'local', 1: 'local', 2: 'network'}
-_MODE_MASK = 7
-_MODE_WAS_RESET = 8
+# dcg_mode results.
+_ENGINE_MODES = {_ffi.MODE_SHARED: 'local', _ffi.MODE_ORDERED: 'local', _ffi.MODE_NETWORK: 'network'}
+_MODE_MASK = _ffi.MODE_WAS_RESET - 1
 
 # Every file the engine and this module keep in a cache directory starts
 # with this prefix; check() never reports them as unknown.
@@ -1127,84 +1118,6 @@ class JSONDisk(Disk):
             type(self).__name__, self._directory, self.compress_level)
 
 
-# Encoding between Python's stored forms and the engine's typed bytes.
-
-_pack_q = _ffi.INT8.pack
-_pack_d = _ffi.FLOAT8.pack
-
-
-def _encode_key(db_key, raw):
-    """Return (kind, bytes) of a stored key."""
-    t = type(db_key)
-    if not raw:
-        return _ffi.K_PICKLE, bytes(db_key)
-    if t is str:
-        return _ffi.K_TEXT, db_key.encode('utf-8')
-    if t is int:
-        return _ffi.K_INT, _pack_q(db_key)
-    if t is float:
-        if db_key != db_key:
-            # SQLite stores NaN as NULL, which equals nothing.
-            return _ffi.K_NULL, b''
-        return _ffi.K_FLOAT, _pack_d(db_key)
-    if t is bytes or t is memoryview or t is bytearray:
-        return _ffi.K_BLOB, bytes(db_key)
-    return _bind_error(db_key)
-
-
-def _encode_value(value):
-    """Return (kind, bytes) of an inline stored value (or of a tag)."""
-    t = type(value)
-    if value is None:
-        return _ffi.K_NULL, b''
-    if t is int or t is bool:
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise OverflowError('Python int too large to convert to SQLite INTEGER')
-        return _ffi.K_INT, _pack_q(value)
-    if t is float:
-        if value != value:
-            return _ffi.K_NULL, b''
-        return _ffi.K_FLOAT, _pack_d(value)
-    if t is str:
-        return _ffi.K_TEXT, value.encode('utf-8')
-    if t is bytes or t is memoryview or t is bytearray:
-        return _ffi.K_BLOB, bytes(value)
-    return _bind_error(value)
-
-
-def _encode_number(value):
-    """(kind, bytes) of an incr operand: as _encode_value, but a NaN stays
-    a float (the engine stores a NaN result as NULL, as SQLite does)."""
-    if type(value) is float:
-        return _ffi.K_FLOAT, _pack_d(value)
-    return _encode_value(value)
-
-
-def _bind_error(value):
-    raise sqlite3.InterfaceError(
-        'Error binding parameter - probably unsupported type: %r' % type(value).__name__
-    )
-
-
-def _decode(kind, data):
-    """Inverse of _encode_value (BLOBs come back as bytes, as sqlite3 returns them)."""
-    if kind == _ffi.K_TEXT:
-        return data.decode('utf-8')
-    if kind == _ffi.K_INT:
-        return _ffi.INT8.unpack(data)[0]
-    if kind == _ffi.K_FLOAT:
-        return _ffi.FLOAT8.unpack(data)[0]
-    if kind == _ffi.K_NULL:
-        return None
-    return data
-
-
-def _decode_key(disk, kind, data):
-    if kind == _ffi.K_PICKLE:
-        return disk.get(data, False)
-    return disk.get(_decode(kind, data), True)
-
-
 def _pack_default(default, expire_time, tag):
     """``default`` in the shape a lookup with these flags returns."""
     if expire_time and tag:
@@ -1223,19 +1136,6 @@ def _shape(value, db_expire, db_tag, expire_time, tag):
     if tag:
         return value, db_tag
     return value
-
-
-def _parse_keys(data, count):
-    """The (kind, bytes) keys a listing call left after the header."""
-    keys = []
-    p = _ffi.OUT_DATA
-    for _ in range(count):
-        n = int.from_bytes(data[p:p + 4], 'little')
-        kind = data[p + 4]
-        p += 8
-        keys.append((kind, bytes(data[p:p + n])))
-        p += n
-    return keys
 
 
 def _pairs(items):
@@ -1737,31 +1637,18 @@ class Cache:
 
     def _connect(self):
         """Open (or reopen, after close or fork) the engine handle."""
-        lib = _ffi.lib()
-        handle = _ffi.ffi.new('uint64_t *')
-        bufs = _ffi.buffers()
-        path = self._directory.encode('utf-8', 'surrogateescape')
-        policy = _POLICY_IDS.get(self._policy_name, 0)
-        status = lib.dcg_open(
-            path,
-            len(path),
-            *_engine_limits(getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']),
-                            getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit'])),
-            policy,
-            self._timeout_seconds(False),
-            self._modes[0],
-            self._modes[1],
-            self._open_flags,
-            self._compress_min_size,
-            handle,
-            bufs.ptr,
-            bufs.size,
-        )
+        size_limit, cull_limit = _engine_limits(
+            getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']),
+            getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
+        status, handle, bufs = _engine.open_cache(
+            self._directory, size_limit, cull_limit, _ffi.POLICIES.get(self._policy_name, 0),
+            self._timeout_seconds(False), self._modes[0], self._modes[1], self._open_flags,
+            self._compress_min_size)
         if status == _ffi.TIMEOUT:
             raise Timeout
         if status != _ffi.OK:
             _ffi.raise_for(status, bufs, 'open %s' % self._directory)
-        self._handle = handle[0]
+        self._handle = handle
         self._gen = _ffi.GEN[0]
         # Whether another user could have written the cache, decided at
         # every open (the rest is checked as it is read: _Trust).
@@ -1794,7 +1681,7 @@ class Cache:
             # get needs before it unpickles a value file (None: the
             # directory is declared trusted, nothing to check).
             trust = self._trust
-            self._fast = (handle, self._gen, 1 if self.statistics else 0,
+            self._fast = (handle, self._gen, _ffi.GET_COUNT if self.statistics else 0,
                           self._timeout_seconds(False), int(self._disk.min_file_size),
                           bool(self._fast_get), os.fsencode(self._directory),
                           None if trust.declared else trust.folders)
@@ -1840,7 +1727,7 @@ class Cache:
         return _ENGINE_MODES[self._mode() & _MODE_MASK]
 
     def _mode(self):
-        mode = self._call(_ffi.lib().dcg_mode)
+        mode = self._call(_engine.mode)
         if mode < 0:
             self._fail(-mode, None, 'mode')
         return mode
@@ -1851,18 +1738,15 @@ class Cache:
 
     def _warn_network_filesystem(self):
         mode = self._mode()
-        if mode & _MODE_WAS_RESET:
-            note = _ffi.ffi.new('char[]', 1024)
-            _ffi.lib().dcg_repair_note(self._h(), note, 1024)
+        if mode & _ffi.MODE_WAS_RESET:
             warnings.warn(
-                'cache directory %s: %s' % (self._directory, _ffi.ffi.string(note).decode('utf-8', 'replace')),
+                'cache directory %s: %s' % (self._directory, _engine.repair_note(self._h())),
                 CorruptionWarning,
                 stacklevel=3,
             )
-        name = _ffi.ffi.new('char[]', 64)
-        if _ffi.lib().dcg_filesystem(self._h(), name, 64) != 1:
+        fs = _engine.filesystem(self._h())
+        if fs is None:
             return
-        fs = _ffi.ffi.string(name).decode('ascii', 'replace')
         if _ENGINE_MODES[mode & _MODE_MASK] == 'network':
             text = ('cache directory %s is on a %s filesystem: using network mode (a lock file '
                     'and a re-read of the index around every operation: slower, and safe for '
@@ -1898,35 +1782,15 @@ class Cache:
     def _write(self, op_code, retry, now=0.0, key=(0, b''), value=(0, b''), mode=0,
                filename=b'', size=0, tag=None, expire=None, flags=0):
         """Run one engine write; returns (status, buffers)."""
-        kkind, kbytes = key
-        vkind, vbytes = value
-        if tag is not None:
-            tkind, tbytes = tag
-            flags |= _ffi.RQ_TAG
-        else:
-            tkind, tbytes = 0, b''
-        if expire is not None:
-            flags |= _ffi.RQ_EXPIRE
-        else:
-            expire = 0.0
-        req = _ffi.REQ.pack(
-            threading.get_ident(), self._timeout_seconds(retry), now, expire, size, flags,
-            kkind, vkind, mode, tkind, len(kbytes), len(vbytes), len(tbytes), len(filename),
-        ) + kbytes + vbytes + tbytes + filename
-        bufs = _ffi.buffers()
-        lib = _ffi.lib()
+        req = _engine.request(op_code, self._timeout_seconds(retry), now, key, value, mode, filename,
+                               size, tag, expire, flags)
         while True:
             handle = self._h()
-            status = lib.dcg_write(handle, op_code, req, len(req), bufs.ptr, bufs.size)
-            if status == _ffi.CLOSED:
-                # Another thread closed the shared handle: reopen and retry.
-                self._forget(handle)
-                continue
-            if status == _ffi.SHORTBUF:
-                need = _ffi.OUT.unpack_from(bufs.data)[5]
-                bufs = _ffi.Buffers(max(need, 2 * bufs.size))
-                continue
-            return status, bufs
+            status, bufs = _engine.write(handle, op_code, req)
+            if status != _ffi.CLOSED:
+                return status, bufs
+            # Another thread closed the shared handle: reopen and retry.
+            self._forget(handle)
 
     def _fail(self, status, bufs, what):
         if status == _ffi.TIMEOUT:
@@ -2001,31 +1865,16 @@ class Cache:
 
     def _item_key(self, bufs):
         """The key of an item a peek or pull left in the buffer: (kind, bytes)."""
-        kinds, vlen, tlen, flen, _, _, klen, _ = _ffi.KEYS.unpack_from(bufs.data)
-        p = _ffi.OUT_DATA + vlen + tlen + flen
-        return (kinds >> 28) & 0xF, bytes(bufs.view[p:p + klen])
+        return _engine.item_key(bufs)
 
     def _item(self, bufs):
         """Decode the item a get or pop left in the buffer.
 
         Returns (mode, filename, db_value, expire_time, tag).
         """
-        kinds, vlen, tlen, flen, expire, _size, _st, _ = _ffi.OUT.unpack_from(bufs.data)
+        kinds, mode, filename, db_value, db_expire, db_tag = _engine.item(bufs)
         if kinds & _ffi.OTHERS_WROTE:
             self._trust.engine_reported()
-        view = bufs.view
-        p = _ffi.OUT_DATA
-        vkind = kinds & 0xFF
-        mode = (kinds >> 8) & 0xFF
-        db_value = _decode(vkind, bytes(view[p:p + vlen])) if vkind != _ffi.K_NULL else None
-        p += vlen
-        if kinds & (1 << 24):
-            db_tag = _decode((kinds >> 16) & 0xFF, bytes(view[p:p + tlen]))
-        else:
-            db_tag = None
-        p += tlen
-        filename = bytes(view[p:p + flen]).decode('utf-8', 'surrogateescape') if flen else None
-        db_expire = expire if kinds & (1 << 25) else None
         return mode, filename, db_value, db_expire, db_tag
 
     def _serialize(self, binding, value, read, key):
@@ -2168,8 +2017,7 @@ class Cache:
         status, bufs = self._write(_ffi.OP_INCR, retry, now, key_enc, delta_enc,
                                    tag=None if default is None else default_enc, flags=flags)
         if status == _ffi.OK:
-            kind = _ffi.OUT.unpack_from(bufs.data)[0] & 0xFF
-            return _decode(kind, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + 8]))
+            return _engine.number(bufs)
         if status == _ffi.NOTFOUND:
             raise KeyError(key)
         if status == _ffi.NOTNUMERIC:
@@ -2214,8 +2062,7 @@ class Cache:
                 status, bufs = self._write(_ffi.OP_INCR, retry, now, key_enc, delta_enc)
                 if status != _ffi.OK:
                     self._fail(status, bufs, 'incr')
-                kind = _ffi.OUT.unpack_from(bufs.data)[0] & 0xFF
-                return _decode(kind, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + 8]))
+                return _engine.number(bufs)
             if default is None:
                 raise KeyError(key)
             value = default + delta
@@ -2268,7 +2115,7 @@ class Cache:
     def _get_raw(self, key_enc, now, strict=False, retry=False, count=True):
         """Look a key up; returns (status, buffers)."""
         kkind, kbytes = key_enc
-        flags = 1 if self.statistics and count else 0
+        flags = _ffi.GET_COUNT if self.statistics and count else 0
         if strict:
             # incr treats only expire_time < now as expired.
             now = math.nextafter(now, -math.inf)
@@ -2281,20 +2128,12 @@ class Cache:
     def _read(self, key_enc, now, flags):
         """The engine's lock-free read, which records nothing for the
         eviction policy; returns (status, buffers)."""
-        kkind, kbytes = key_enc
-        bufs = _ffi.buffers()
         while True:
             handle = self._h()
-            status = _ffi.lib().dcg_get(handle, kkind, kbytes, len(kbytes), now, flags,
-                                        bufs.ptr, bufs.size)
-            if status == _ffi.CLOSED:
-                self._forget(handle)
-                continue
-            if status == _ffi.SHORTBUF:
-                need = _ffi.OUT.unpack_from(bufs.data)[5]
-                bufs = _ffi.Buffers(max(need, 2 * bufs.size))
-                continue
-            return status, bufs
+            status, bufs = _engine.get(handle, key_enc, now, flags)
+            if status != _ffi.CLOSED:
+                return status, bufs
+            self._forget(handle)
 
     def get(self, key, default=None, read=False, expire_time=False, tag=False, retry=False):
         """Return the value of ``key``, or ``default`` if missing or expired.
@@ -2322,7 +2161,7 @@ class Cache:
             # file is gone: upstream counts a miss, and the lookup (here or
             # in the C path that handed over) counted a hit.
             if self.statistics:
-                status = self._call(_ffi.lib().dcg_hit_was_miss)
+                status = self._call(_engine.hit_was_miss)
                 if status != _ffi.OK:
                     self._fail(status, None, 'get')
             return default
@@ -2344,25 +2183,20 @@ class Cache:
 
     def __contains__(self, key):
         """Return whether ``key`` is present and unexpired."""
-        kkind, kbytes = self._key(key)
+        key_enc = self._key(key)
         now = time.time()
-        while True:
-            handle = self._h()
-            status = _ffi.lib().dcg_contains(handle, kkind, kbytes, len(kbytes), now)
-            if status == _ffi.OK:
-                return True
-            if status == _ffi.NOTFOUND:
-                return False
-            if status == _ffi.CLOSED:
-                self._forget(handle)
-                continue
-            self._fail(status, None, 'contains')
+        status = self._call(_engine.contains, key_enc, now)
+        if status == _ffi.OK:
+            return True
+        if status == _ffi.NOTFOUND:
+            return False
+        self._fail(status, None, 'contains')
 
     # -- bulk removal ------------------------------------------------------
 
     def _bulk(self, op_code, retry, now=0.0, tag=None, what=''):
         status, bufs = self._write(op_code, retry, now, tag=tag)
-        count = _ffi.OUT.unpack_from(bufs.data)[5]
+        count = _engine.count(bufs)
         if status == _ffi.OK:
             return count
         if status == _ffi.TIMEOUT:
@@ -2429,8 +2263,7 @@ class Cache:
             if filename is not None:
                 self._disk.remove(filename)
             self._fail(status, bufs, 'push')
-        kinds, _, _, _, _, _, klen, _ = _ffi.KEYS.unpack_from(bufs.data)
-        return _decode((kinds >> 28) & 0xF, bytes(bufs.view[_ffi.OUT_DATA:_ffi.OUT_DATA + klen]))
+        return _decode(*_engine.pushed_key(bufs))
 
     def _take(self, op_code, flags, prefix, retry, what):
         """Run pull, peek or peekitem; returns (status, bufs) of the item."""
@@ -2511,26 +2344,17 @@ class Cache:
         bytes, int and float keys. Expired keys are included.
         """
         disk = self._disk
-        batch = 100
-        size = _ffi.BUFSIZE
-        has_after, kind, kbytes = 0, 0, b''
+        after = None
         while True:
-            bufs = _ffi.Buffers(size)
             handle = self._h()
-            status = _ffi.lib().dcg_keys_sorted(handle, has_after, kind, kbytes, len(kbytes),
-                                                1 if reverse else 0, batch, bufs.ptr, bufs.size)
-            if status == _ffi.SHORTBUF:
-                size *= 4
-                continue
+            status, bufs, keys, others = _engine.keys_sorted(handle, after, reverse, 100)
             if status == _ffi.CLOSED:
                 self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterkeys')
-            head = _ffi.KEYS.unpack_from(bufs.data)
-            if head[0] & _ffi.OTHERS_WROTE:
+            if others:
                 self._trust.engine_reported()
-            keys = _parse_keys(bufs.data, head[5])
             if not keys:
                 # Not "fewer than batch": keys added meanwhile are still
                 # yielded, as python-diskcache's iterators do.
@@ -2541,11 +2365,11 @@ class Cache:
                     # "key > ?" (or "<"), which no key is to NULL: a NULL
                     # sorting first is yielded and ends the walk; reversed,
                     # where NULLs sort last, none is reached.
-                    if not has_after and i == 0:
+                    if after is None and i == 0:
                         yield None
                     return
                 yield _decode_key(disk, key_kind, key_bytes)
-            has_after, (kind, kbytes) = 1, keys[-1]
+            after = keys[-1]
 
     # -- memoize -----------------------------------------------------------
 
@@ -2614,47 +2438,28 @@ class Cache:
             return warns
 
     def _engine_check(self, fix, retry):
-        size = _ffi.BUFSIZE
         while True:
-            bufs = _ffi.Buffers(size)
-            status = self._call(_ffi.lib().dcg_check, threading.get_ident(),
-                                self._timeout_seconds(retry), 1 if fix else 0, bufs.ptr, bufs.size)
-            if status == _ffi.SHORTBUF:
-                size = _ffi.OUT.unpack_from(bufs.data)[5]
+            handle = self._h()
+            status, bufs, found, files = _engine.check(handle, self._timeout_seconds(retry), fix)
+            if status == _ffi.CLOSED:
+                self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'check')
-            data = bufs.data
-            p = _ffi.OUT_DATA
-            found = []
-            (n,) = struct.unpack_from('<I', data, p)
-            p += 4
-            for _ in range(n):
-                (length,) = struct.unpack_from('<I', data, p + 1)
-                found.append((data[p], bytes(data[p + 5:p + 5 + length]).decode('utf-8', 'replace')))
-                p += 5 + length
-            (n,) = struct.unpack_from('<I', data, p)
-            p += 4
-            files = []
-            for _ in range(n):
-                (length,) = struct.unpack_from('<I', data, p)
-                files.append(bytes(data[p + 4:p + 4 + length]).decode('utf-8', 'surrogateescape'))
-                p += 4 + length
             return found, files
 
     # -- iteration and counts ----------------------------------------------
 
     def _info(self):
-        bufs = _ffi.buffers()
         while True:
             handle = self._h()
-            status = _ffi.lib().dcg_info(handle, bufs.info)
+            status, info = _engine.info(handle)
             if status == _ffi.CLOSED:
                 self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, None, 'info')
-            return list(bufs.info)
+            return info
 
     def _iter(self, ascending=True, raw=False):
         # raw: yield the engine's (kind, bytes) instead of decoded keys.
@@ -2663,37 +2468,28 @@ class Cache:
         if max_rowid == 0:
             return
         bound = max_rowid + 1
-        cur_id, cur_rowid = 0, 0
+        cursor = (0, 0)
         disk = self._disk
-        batch = 100
-        size = _ffi.BUFSIZE
         while True:
-            bufs = _ffi.Buffers(size)
             handle = self._h()
-            status = _ffi.lib().dcg_keys(handle, cur_id, cur_rowid, bound, 0 if ascending else 1,
-                                         batch, bufs.ptr, bufs.size)
-            if status == _ffi.SHORTBUF:
-                size *= 4
-                continue
+            status, bufs, keys, next_cursor, others = _engine.keys(handle, cursor, bound, ascending, 100)
             if status == _ffi.CLOSED:
                 self._forget(handle)
                 continue
             if status != _ffi.OK:
                 self._fail(status, bufs, 'iterate')
-            others, _, _, _, next_rowid, count, next_id, _ = _ffi.KEYS.unpack_from(bufs.data)
-            if others & _ffi.OTHERS_WROTE:
+            if others:
                 self._trust.engine_reported()
-            keys = _parse_keys(bufs.data, count)
             if raw:
                 yield from keys
             else:
                 for kind, kbytes in keys:
                     yield _decode_key(disk, kind, kbytes)
-            if count == 0:
-                # Not "count < batch": keys added meanwhile are still
-                # yielded, as python-diskcache's iterators do.
+            if not keys:
+                # Not "fewer than the batch": keys added meanwhile are
+                # still yielded, as python-diskcache's iterators do.
                 return
-            cur_id, cur_rowid = next_id, next_rowid
+            cursor = next_cursor
 
     def __iter__(self):
         """Iterate keys in insertion order (expired ones included)."""
@@ -2907,7 +2703,7 @@ class Cache:
         # handle, which may be waiting for another process's writer lock;
         # other threads meanwhile reopen (their calls on it get CLOSED).
         if handle is not None and gen == _ffi.GEN[0]:
-            _ffi.lib().dcg_close(handle)
+            _engine.close(handle)
 
     def __enter__(self):
         self._h()
@@ -2991,7 +2787,7 @@ class Cache:
             self.close()
 
     def _reset_stats(self):
-        status = self._call(_ffi.lib().dcg_reset_stats)
+        status = self._call(_engine.reset_stats)
         if status != _ffi.OK:
             self._fail(status, None, 'reset stats')
 
@@ -3006,10 +2802,10 @@ class Cache:
 
     def _apply_limits(self):
         name = getattr(self, 'eviction_policy', DEFAULT_SETTINGS['eviction_policy'])
-        if name not in _POLICY_IDS:
+        if name not in _ffi.POLICIES:
             raise NotImplementedError(
                 'eviction policy %r: diskcache_go supports only the built-in policies %s '
-                '(custom SQL policies need SQLite)' % (name, ', '.join(sorted(_POLICY_IDS)))
+                '(custom SQL policies need SQLite)' % (name, ', '.join(sorted(_ffi.POLICIES)))
             )
         self._policy_name = name
         self._fast_flags()
@@ -3018,7 +2814,7 @@ class Cache:
         size_limit, cull_limit = _engine_limits(
             getattr(self, 'size_limit', DEFAULT_SETTINGS['size_limit']),
             getattr(self, 'cull_limit', DEFAULT_SETTINGS['cull_limit']))
-        status = self._call(_ffi.lib().dcg_limits, size_limit, cull_limit, _POLICY_IDS[name])
+        status = self._call(_engine.limits, size_limit, cull_limit, _ffi.POLICIES[name])
         if status != _ffi.OK:
             self._fail(status, None, 'limits')
 
@@ -3028,11 +2824,7 @@ class Cache:
 # and settings themselves and call the Python methods above for anything
 # else; those stay what Cache.get etc. are when looked up on the class
 # (signature, docs, Cache.get(cache, key)).
-if _ffi.FASTPATH:
-    # The fast path: each of these becomes a C method descriptor
-    # (_c/fast_method.c) that runs the common case in one call and hands
-    # every other to the Python method above, the general path.
-    Cache.get = _ffi.fast_method('get', Cache.get, Cache._get_general, _GEN, time, pickle)
-    Cache.set = _ffi.fast_method('set', Cache.set, Cache._fail_out, _GEN, time, pickle)
-    Cache.delete = _ffi.fast_method('delete', Cache.delete, Cache._fail_out, _GEN, time, pickle)
-    Cache.incr = _ffi.fast_method('incr', Cache.incr, Cache._fail_out, _GEN, time, pickle)
+# The fast path, unless DISKCACHE_GO_NO_FASTPATH is set: get, set, delete
+# and incr become C method descriptors (_c/fast_method.c) that run the
+# common case in one call and hand every other to the methods above.
+_engine.install_fast_path(Cache, time, pickle)
