@@ -49,7 +49,7 @@ def encode_key(db_key, raw):
         return _ffi.K_FLOAT, _pack_d(db_key)
     if t is bytes or t is memoryview or t is bytearray:
         return _ffi.K_BLOB, bytes(db_key)
-    return _bind_error(db_key)
+    return bind_error(db_key)
 
 
 def encode_value(value):
@@ -69,7 +69,7 @@ def encode_value(value):
         return _ffi.K_TEXT, value.encode('utf-8')
     if t is bytes or t is memoryview or t is bytearray:
         return _ffi.K_BLOB, bytes(value)
-    return _bind_error(value)
+    return bind_error(value)
 
 
 def encode_number(value):
@@ -80,7 +80,8 @@ def encode_number(value):
     return encode_value(value)
 
 
-def _bind_error(value):
+def bind_error(value):
+    """Raise what sqlite3 raises for a value it can not store."""
     raise sqlite3.InterfaceError(
         'Error binding parameter - probably unsupported type: %r' % type(value).__name__
     )
@@ -164,6 +165,28 @@ def _parse_keys(data, n):
         keys.append((kind, bytes(data[p:p + length])))
         p += length
     return keys
+
+
+# -- the shapes of results ----------------------------------------------------
+
+def pack_default(default, expire_time, tag):
+    """``default`` in the shape a lookup with these flags returns."""
+    if expire_time and tag:
+        return default, None, None
+    if expire_time or tag:
+        return default, None
+    return default
+
+
+def shape(value, db_expire, db_tag, expire_time, tag):
+    """A lookup's result: the value, with the expire time and tag asked for."""
+    if expire_time and tag:
+        return value, db_expire, db_tag
+    if expire_time:
+        return value, db_expire
+    if tag:
+        return value, db_tag
+    return value
 
 
 # -- the calls ---------------------------------------------------------------
