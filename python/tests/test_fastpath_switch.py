@@ -42,6 +42,7 @@ c.set('tagged', 1, tag='x')
 c.set('none', None)
 c.set('f', big)
 c.set('fb', big.encode())
+c.set('fp', {'k': big})
 c.set('uni', '\u20ac\U0001f600')
 c.set('s', 'text', retry=True)
 c.set(key='kw', value='kw')
@@ -69,6 +70,8 @@ c.get('e', expire_time=True, tag=True)[0]
 c.get('none', 'dflt')
 c.get('f') == big
 c.get('fb') == big.encode()
+c.get('fp') == {'k': big}
+c.get('fp', read=True)
 c.get('uni')
 c.get('missing')
 c.get('missing', default=5)
