@@ -1031,12 +1031,10 @@ class Cache(_QueueMethods, _ScanMethods):
             self._fail(status, None, 'limits')
 
 
-# The common cases of get, set, delete and incr in one C call each
-# (_ffi_build.FAST_GET): the method descriptors read the instance's handle
-# and settings themselves and call the Python methods above for anything
-# else; those stay what Cache.get etc. are when looked up on the class
-# (signature, docs, Cache.get(cache, key)).
 # The fast path, unless DISKCACHE_GO_NO_FASTPATH is set: get, set, delete
 # and incr become C method descriptors (_c/fast_method.c) that run the
-# common case in one call and hand every other to the methods above.
+# common case in one call, reading the instance's handle and settings
+# themselves, and hand every other to the methods above, the general path;
+# those stay what Cache.get etc. are when looked up on the class
+# (signature, docs, Cache.get(cache, key)).
 _engine.install_fast_path(Cache, time, pickle)
