@@ -21,6 +21,7 @@ import struct
 import time
 import zlib
 
+from . import _binding as _engine
 from . import _ffi
 from ._binding import encode_key as _encode_key
 from ._settings import (
@@ -421,7 +422,7 @@ class Disk:
     def _store_file(self, key, value, data):
         """Write ``data`` to a new value file named with its checksum."""
         filename, full_path = self.filename(key, value)
-        filename, full_path = _summed_name(filename, full_path, _ffi.crc32(data))
+        filename, full_path = _summed_name(filename, full_path, _engine.crc32(data))
         self._write_summed(full_path, (data,))
         return filename
 
@@ -456,7 +457,7 @@ class Disk:
                     size = crc = 0
                     for chunk in chunks:
                         size += len(chunk)
-                        crc = _ffi.crc32(chunk, crc)
+                        crc = _engine.crc32(chunk, crc)
                         writer.write(chunk)
                     if self.fsync:
                         writer.flush()
@@ -478,12 +479,12 @@ class Disk:
         name carries (files named otherwise, e.g. migrated ones, are read
         as they are)."""
         full_path = op.join(self._directory, filename)
-        data, crc = _ffi.read_file(full_path)
+        data, crc = _engine.read_file(full_path)
         if data is None:
             # Not a regular file, or it changed size under the read.
             with open(full_path, 'rb') as reader:
                 data = reader.read()
-            crc = _ffi.crc32(data)
+            crc = _engine.crc32(data)
         expected = _name_sum(filename)
         if expected is not None and crc != expected:
             raise CorruptionError(

@@ -1,8 +1,11 @@
-"""The only module that touches the engine library.
+"""Loading the engine library, and the numbers of its ABI.
 
-The compiled cffi extension ``_dcg`` (built by ``_ffi_build.py``) holds a
-pointer per export of the Go library; this module loads the library into
-it, owns the per-thread result buffers and maps status codes to exceptions.
+The compiled cffi extension ``_dcg`` (built by ``_ffi_build.py`` from
+``_c/*.c``) holds a pointer per export of the Go library; this module loads
+the library into it, reads the ABI's constants and layouts back from it
+(they are defined in ``capi/diskcache_go.h``), owns the per-thread result
+buffers and maps status codes to exceptions. The calls themselves are made
+by ``_binding.py``, the engine binding, and by the C fast path.
 cffi's compiled calls cost a fraction of ctypes' (the engine's reads take
 about a microsecond, so the call overhead matters).
 
@@ -224,7 +227,7 @@ class _Lib:
 
 LIB = _Lib()
 # The C method descriptor (_c/fast_method.c) becomes fast_method, and the C
-# reader of value files _read_file (read_file below).
+# reader of value files _read_file (_binding.read_file).
 _read_file = None
 if _C.dcg_fast_register(__name__.encode('ascii')) != 0:
     raise ImportError('diskcache_go could not install its fast path (see the error above)')
@@ -277,22 +280,6 @@ def lib():
     if value is None:
         value = LIB.lib = _fresh_copy()
     return value
-
-
-def crc32(data, seed=0):
-    """CRC-32 of ``data`` (bytes-like) continued from ``seed``, as
-    ``zlib.crc32`` computes it, in Go (several times faster here)."""
-    if type(data) is not bytes:
-        data = ffi.from_buffer(data)
-    return lib().dcg_crc32(seed, data, len(data))
-
-
-def read_file(path):
-    """``(contents, crc32)`` of the file at ``path``, read and checksummed
-    piece by piece in C; ``(None, None)`` if it is not a regular file or
-    changed size while being read (read it with ``open`` then)."""
-    lib()  # a forked child's first call loads its own copy of the library
-    return _read_file(path)
 
 
 def _before_fork():
