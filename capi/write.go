@@ -70,6 +70,7 @@ const (
 	reqFLen    = int(unsafe.Offsetof(C.struct_dcg_request{}.file_len))
 )
 
+// request is a dcg_write request, parsed.
 type request struct {
 	call               core.Call
 	now, expire        float64
