@@ -43,8 +43,6 @@ from ._settings import (
 from ._trust import _Trust, _resolve_secret, _trust_setting
 
 
-# Engine policy numbers (core/policy.go).
-
 # Cache._key's memo of tuple key encodings: element types and size bound.
 _MEMO_TYPES = frozenset((str, bytes, int, bool, type(None)))
 _MEMO_SIZE = 4096
