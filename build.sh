@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Developer entry point for diskcache-go.
 #
-#   ./build.sh build          build the Go shared library into python/diskcache_go/
+#   ./build.sh build          build the Go shared library and the cffi extension into python/diskcache_go/
 #   ./build.sh test [ARGS]    install test deps, build, gofmt, go vet, go test -race,
 #                             then pytest python/tests (ARGS go to pytest, e.g. -k foo)
 #   ./build.sh bench [ARGS]   build, then python benchmarks/bench_basic.py ARGS
@@ -27,10 +27,12 @@ die() {
 }
 
 cmd_build() {
-    step "build: go build -buildmode=c-shared ./capi -> python/diskcache_go/"
+    step "build: go build -buildmode=c-shared ./capi -> python/diskcache_go/, and the cffi extension"
     # Same build as `pip install .` (setup.py calls the same helper), which
-    # also says what to install when Go or a C compiler is missing.
-    "$PYTHON" "$ROOT/python/diskcache_go/_build.py" --outdir "$ROOT/python/diskcache_go"
+    # also says what to install when Go or a C compiler is missing. ARGS:
+    # --werror compiles the extension's C (python/diskcache_go/_c/) with
+    # -Wall -Wextra -Werror, as the test command does.
+    "$PYTHON" "$ROOT/python/diskcache_go/_build.py" --outdir "$ROOT/python/diskcache_go" "$@"
 }
 
 cmd_test() {
@@ -38,7 +40,7 @@ cmd_test() {
     PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
         "$PYTHON" -m pip install -q "${TEST_DEPS[@]}"
 
-    cmd_build
+    cmd_build --werror
 
     step "gofmt -l"
     # Every package directory of the module (skips testdata/ and non-Go dirs).

@@ -7,7 +7,7 @@ on a fresh cache of 20,000 keys of 256 bytes. The table gives the median
 per operation of each build and their ratio. Two builds of the library
 can not share a process (each carries a Go runtime), hence the processes.
 
-    python benchmarks/bench_ab.py BEFORE/python AFTER/python [--rounds 9]
+    python benchmarks/bench_ab.py BEFORE/python AFTER/python [--rounds 9] [--json FILE]
 
 Each argument is a directory holding a built ``diskcache_go`` package (a
 checkout's ``python/`` after ``./build.sh build``).
@@ -65,6 +65,7 @@ def main():
     parser.add_argument('before')
     parser.add_argument('after')
     parser.add_argument('--rounds', type=int, default=9)
+    parser.add_argument('--json', help='also write every round of both builds to this file')
     args = parser.parse_args()
     builds = {'before': os.path.abspath(args.before), 'after': os.path.abspath(args.after)}
     out = {name: [] for name in builds}
@@ -74,16 +75,23 @@ def main():
             env = dict(os.environ, PYTHONPATH=builds[name])
             text = subprocess.check_output([sys.executable, __file__, '--child'], env=env)
             out[name].append(json.loads(text))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(out, f, indent=1)
     # The median and the best round of each build: on a shared machine
     # other work only ever adds time, so the best is the steadier figure.
-    print('%-16s %12s %12s %7s %12s %12s %7s' % ('operation', 'median before', 'after', 'ratio',
-                                                 'best before', 'after', 'ratio'))
+    # "paired" is the median of the rounds' own after/before ratios: the
+    # two processes of a round ran back to back, under about the same load.
+    print('%-16s %12s %12s %7s %12s %12s %7s %7s' % ('operation', 'median before', 'after', 'ratio',
+                                                     'best before', 'after', 'ratio', 'paired'))
     for row in out['before'][0]:
         b = statistics.median(run[row] for run in out['before'])
         a = statistics.median(run[row] for run in out['after'])
         bb = min(run[row] for run in out['before'])
         ab = min(run[row] for run in out['after'])
-        print('%-16s %9.2f µs %9.2f µs %7.3f %9.2f µs %9.2f µs %7.3f' % (row, b, a, a / b, bb, ab, ab / bb))
+        paired = statistics.median(x[row] / y[row] for x, y in zip(out['after'], out['before']))
+        print('%-16s %9.2f µs %9.2f µs %7.3f %9.2f µs %9.2f µs %7.3f %7.3f'
+              % (row, b, a, a / b, bb, ab, ab / bb, paired))
 
 
 if __name__ == '__main__':

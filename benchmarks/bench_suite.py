@@ -4,7 +4,7 @@
     python benchmarks/bench_suite.py                 # default run, a few minutes
     python benchmarks/bench_suite.py --quick         # a smoke run, under a minute
     python benchmarks/bench_suite.py --sizes 1000,10000,100000,1000000 \\
-        --json benchmarks/suite-2026-11-21.json --charts docs/images
+        --json suite.json --charts docs/images
 
 Implementations: ``diskcache`` (5.6.3, the baseline of every ratio),
 ``diskcache_go`` (this checkout), and ``diskcache_rs`` and

@@ -1,6 +1,6 @@
 """Charts of a bench_suite.py run (its --json output), as PNG files.
 
-    python benchmarks/plot_suite.py benchmarks/suite-2026-11-21.json docs/images
+    python benchmarks/plot_suite.py suite.json docs/images
 
 Three charts, so that each answers one question:
 

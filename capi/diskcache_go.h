@@ -14,24 +14,14 @@
  *     NUL-terminated. The library never keeps a caller's pointer past the
  *     call and never hands out memory: callers provide every buffer, so
  *     there is no free function.
- *   - Result buffers ("out") start with a 64-byte header of eight
- *     little-endian int64 fields, followed by data:
- *         [0] kinds: value kind | mode << 8 | tag kind << 16
- *                    | has tag << 24 | has expiry << 25
- *                    | others wrote << 26 (see DCG_KIND_OTHERS_WROTE)
- *         [1] value length   [2] tag length   [3] file name length
- *         [4] expire time (double bits)
- *         [5] aux: file size; count for bulk operations (also on
- *             DCG_TIMEOUT); bytes needed on DCG_SHORTBUF
- *         [6] aux2: store time (double bits)
- *         [7] error message length; the message (UTF-8) starts at byte 64
- *     The data after the header is the value, then the tag, then the file
- *     name, each of the length given.
- *   - Kinds: 0 NULL, 1 INT (8 bytes little endian), 2 FLOAT (8 bytes
- *     IEEE 754), 3 TEXT (UTF-8), 4 BLOB (raw bytes key or value),
- *     5 PICKLE (a pickled key). INT and FLOAT keys compare numerically, so
- *     1 and 1.0 are one key.
- *   - Modes are python-diskcache's: 1 RAW, 2 BINARY, 3 TEXT, 4 PICKLE.
+ *   - Result buffers ("out") start with a 64-byte header, struct
+ *     dcg_result below (eight little-endian int64 fields), followed by
+ *     data: the value, then the tag, then the file name, each of the
+ *     length the header gives.
+ *   - Kinds (DCG_KIND_*): INT is 8 bytes little endian, FLOAT 8 bytes
+ *     IEEE 754, TEXT UTF-8, BLOB raw bytes, PICKLE a pickled key. INT and
+ *     FLOAT keys compare numerically, so 1 and 1.0 are one key.
+ *   - Value modes (DCG_VALUE_*) are python-diskcache's MODE_* numbers.
  *   - Times are seconds since the epoch as doubles, supplied by the caller
  *     (so a patched clock works); timeouts are seconds, negative = wait
  *     forever.
@@ -49,6 +39,16 @@
 extern "C" {
 #endif
 
+/*
+ * Everything numeric that crosses the ABI is defined in this file, and only
+ * here: the Go library takes these constants and layouts through cgo, the
+ * Python extension compiles against this file and its module reads them
+ * back (python/diskcache_go/_ffi.py), and the cffi declarations are made
+ * from the prototypes below. Define DCG_NO_PROTOTYPES before including it
+ * to get the constants and layouts alone (the Go side, whose exported
+ * functions cgo declares itself, and the Python shim, which calls the
+ * library through pointers).
+ */
 #define DCG_ABI_VERSION 7
 
 enum {
@@ -83,7 +83,10 @@ enum {
 /* Request flags for dcg_write. */
 enum {
     DCG_RQ_EXPIRE = 1, DCG_RQ_TAG = 2, DCG_RQ_DEFAULT = 4, DCG_RQ_COMMIT = 8,
-    DCG_RQ_STATS = 16
+    DCG_RQ_STATS = 16,
+    DCG_RQ_FRONT = 32,  /* push, pull, peek: at the front */
+    DCG_RQ_LAST = 64,   /* peekitem: the last item */
+    DCG_RQ_PREFIX = 128 /* push, pull, peek: the key slot holds the prefix */
 };
 
 /* Eviction policies for dcg_open and dcg_limits. */
@@ -91,6 +94,112 @@ enum {
     DCG_LEAST_RECENTLY_STORED = 0, DCG_NONE = 1,
     DCG_LEAST_RECENTLY_USED = 2, DCG_LEAST_FREQUENTLY_USED = 3
 };
+
+/* Kinds of keys, values and tags (core/kind.go). */
+enum {
+    DCG_KIND_NULL = 0, DCG_KIND_INT = 1, DCG_KIND_FLOAT = 2, DCG_KIND_TEXT = 3,
+    DCG_KIND_BLOB = 4, DCG_KIND_PICKLE = 5
+};
+
+/* Value modes: python-diskcache's MODE_NONE, MODE_RAW, MODE_BINARY,
+ * MODE_TEXT and MODE_PICKLE. */
+enum {
+    DCG_VALUE_NONE = 0, DCG_VALUE_RAW = 1, DCG_VALUE_BINARY = 2,
+    DCG_VALUE_TEXT = 3, DCG_VALUE_PICKLE = 4
+};
+
+/* dcg_get and dcg_getv flags. */
+enum {
+    DCG_GET_COUNT = 1,    /* count the lookup as a hit or a miss */
+    DCG_GET_NOWAIT = 2,   /* never wait: DCG_WOULDBLOCK instead */
+    DCG_GET_CLOCK_NOW = 4 /* ignore now; read the wall clock if the entry
+                             found has an expire time */
+};
+
+/*
+ * The request header of dcg_write: 64 bytes, little endian, no padding.
+ * owner identifies the calling thread: writes with the owner of an open
+ * transaction (DCG_OP_BEGIN) run inside it. The key, value, tag and file
+ * name bytes follow, in that order.
+ */
+struct dcg_request {
+    uint64_t owner;
+    double timeout;     /* seconds; negative: wait forever */
+    double now;
+    double expire;      /* with DCG_RQ_EXPIRE; NaN: no expiry */
+    int64_t size;       /* the value file's size */
+    uint32_t flags;     /* DCG_RQ_* */
+    uint8_t key_kind, value_kind, mode, tag_kind;
+    uint32_t key_len, value_len, tag_len, file_len;
+};
+
+/*
+ * The result header at the start of every result buffer: 64 bytes, eight
+ * little-endian int64 fields.
+ */
+struct dcg_result {
+    int64_t kinds;      /* value kind | mode << DCG_KINDS_MODE_SHIFT
+                           | tag kind << DCG_KINDS_TAG_SHIFT | DCG_KINDS_HAS_TAG
+                           | DCG_KINDS_HAS_EXPIRE | DCG_KIND_OTHERS_WROTE
+                           | key kind << DCG_KINDS_KEY_SHIFT */
+    int64_t value_len;
+    int64_t tag_len;
+    int64_t file_len;
+    double expire;      /* the expire time, with DCG_KINDS_HAS_EXPIRE; the
+                           cursor's rowid for dcg_keys */
+    int64_t aux;        /* file size; count for bulk operations (also on
+                           DCG_TIMEOUT); bytes needed on DCG_SHORTBUF */
+    int64_t aux2;       /* key length (pops, pulls, peeks); cursor id for
+                           dcg_keys */
+    int64_t msg_len;    /* error message length; the message (UTF-8)
+                           starts at DCG_RESULT_DATA */
+};
+
+/* Where the data starts in a result buffer: sizeof(struct dcg_result). */
+#define DCG_RESULT_DATA 64
+
+/* Fields of struct dcg_result's kinds. */
+#define DCG_KINDS_KIND_MASK 0xFF
+#define DCG_KINDS_MODE_SHIFT 8
+#define DCG_KINDS_TAG_SHIFT 16
+#define DCG_KINDS_HAS_TAG (1 << 24)
+#define DCG_KINDS_HAS_EXPIRE (1 << 25)
+#define DCG_KINDS_KEY_SHIFT 28
+
+/* dcg_getv's results besides a value: vlen << DCG_GETV_LEN_SHIFT | mode
+ * << DCG_GETV_MODE_SHIFT | kind. */
+#define DCG_GETV_MISS (-1)
+#define DCG_GETV_HEADER (-2)
+#define DCG_GETV_STATUS_BASE 100
+#define DCG_GETV_LEN_SHIFT 6
+#define DCG_GETV_MODE_SHIFT 3
+
+/* Fields dcg_info writes. */
+#define DCG_INFO_FIELDS 6
+
+/* dcg_open flags. Without NETWORK or LOCAL, network mode is chosen when the
+ * directory is on a network or FUSE filesystem. */
+#define DCG_OPEN_SYNC    1 /* fsync every commit: power-loss durable */
+#define DCG_OPEN_NETWORK 2 /* force network mode */
+#define DCG_OPEN_LOCAL   4 /* force local mode (shared mappings) */
+
+/* Modes dcg_mode reports. */
+#define DCG_MODE_SHARED  0 /* shared mappings (the default) */
+#define DCG_MODE_ORDERED 1 /* DCG_OPEN_SYNC on a local filesystem */
+#define DCG_MODE_NETWORK 2 /* network mode */
+/* Or-ed in when the open found the index damaged beyond repair and replaced
+ * it with an empty one. */
+#define DCG_MODE_WAS_RESET 8
+
+/* Set in an item's kinds (header field 0), and in field 0 of a key
+ * listing, once the handle has read a segment file that a user other than
+ * the process's effective user and root could have written (owned by one,
+ * or writable by group or others): its records may have been planted, so
+ * a caller must not deserialize code-running formats (pickles) from it
+ * unless they are authenticated. It stays set until the handle closes. */
+#define DCG_KIND_OTHERS_WROTE (1 << 26)
+
+#ifndef DCG_NO_PROTOTYPES
 
 /* Returns DCG_ABI_VERSION of the library; refuse a mismatch. */
 int dcg_version(void);
@@ -111,19 +220,6 @@ int dcg_open(const unsigned char *dir, int64_t dirlen, int64_t size_limit,
              int dir_mode, int flags, int64_t compress_above, uint64_t *handle,
              unsigned char *out, int64_t outcap);
 
-/* dcg_open flags. Without NETWORK or LOCAL, network mode is chosen when the
- * directory is on a network or FUSE filesystem. */
-#define DCG_OPEN_SYNC    1 /* fsync every commit: power-loss durable */
-#define DCG_OPEN_NETWORK 2 /* force network mode */
-#define DCG_OPEN_LOCAL   4 /* force local mode (shared mappings) */
-
-/* Modes dcg_mode reports. */
-#define DCG_MODE_SHARED  0 /* shared mappings (the default) */
-#define DCG_MODE_ORDERED 1 /* DCG_OPEN_SYNC on a local filesystem */
-#define DCG_MODE_NETWORK 2 /* network mode */
-/* Or-ed in when the open found the index damaged beyond repair and replaced
- * it with an empty one. */
-#define DCG_MODE_WAS_RESET 8
 
 /* CRC-32 (IEEE, as zlib's crc32) of buf[0:n] continued from seed: the
  * checksum in value file names. */
@@ -156,18 +252,11 @@ int dcg_get(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
  * means the value (no file) is at out[64:64+vlen] and the result is
  * vlen << 6 | mode << 3 | kind; -1 not found; -2 the full header was
  * written (a value with a file, or a pickle with DCG_KIND_OTHERS_WROTE);
- * -(100 + status) any other status.
+ * -(100 + status) any other status (DCG_GETV_*).
  */
 int64_t dcg_getv(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
                  double now, int flags, unsigned char *out, int64_t outcap);
 
-/* Set in an item's kinds (header field 0), and in field 0 of a key
- * listing, once the handle has read a segment file that a user other than
- * the process's effective user and root could have written (owned by one,
- * or writable by group or others): its records may have been planted, so
- * a caller must not deserialize code-running formats (pickles) from it
- * unless they are authenticated. It stays set until the handle closes. */
-#define DCG_KIND_OTHERS_WROTE (1 << 26)
 
 /* DCG_OK if key is present and unexpired at now, else DCG_NOTFOUND. */
 int dcg_contains(uint64_t handle, int kind, const unsigned char *key, int64_t klen,
@@ -198,14 +287,18 @@ int dcg_keys(uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t boun
              int reverse, int max, unsigned char *out, int64_t outcap);
 
 /*
- * Runs a write operation. req is a 64-byte little-endian header:
- *     owner u64 | timeout double | now double | expire double | size i64 |
- *     flags u32 | key kind u8 | value kind u8 | mode u8 | tag kind u8 |
- *     key len u32 | value len u32 | tag len u32 | file name len u32
- * followed by the key, value, tag and file name bytes. owner identifies
- * the calling thread: writes with the owner of an open transaction
- * (DCG_OP_BEGIN) run inside it. For DCG_OP_INCR the value slot holds the
- * delta and the tag slot the default (with DCG_RQ_DEFAULT).
+ * Lists up to max keys in python-diskcache's iterkeys order after the key
+ * (kind, key[0:klen]) (from the start when has_after is 0), or before it
+ * when reverse. out: header field 5 = number of keys, field 0 =
+ * DCG_KIND_OTHERS_WROTE or 0; then per key as for dcg_keys.
+ */
+int dcg_keys_sorted(uint64_t handle, int has_after, int kind, const unsigned char *key,
+                    int64_t klen, int reverse, int max, unsigned char *out, int64_t outcap);
+
+/*
+ * Runs a write operation. req is a struct dcg_request followed by the
+ * key, value, tag and file name bytes. For DCG_OP_INCR the value slot
+ * holds the delta and the tag slot the default (with DCG_RQ_DEFAULT).
  */
 int dcg_write(uint64_t handle, int op, const unsigned char *req, int64_t reqlen,
               unsigned char *out, int64_t outcap);
@@ -245,6 +338,8 @@ int64_t dcg_fds(int32_t *fds, int64_t cap);
 int dcg_file_lock(const unsigned char *path, int64_t pathlen, double timeout, uint64_t *lock);
 /* Releases a lock from dcg_file_lock; DCG_CLOSED for an unknown handle. */
 int dcg_file_unlock(uint64_t lock);
+
+#endif /* DCG_NO_PROTOTYPES */
 
 #ifdef __cplusplus
 }

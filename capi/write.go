@@ -1,59 +1,76 @@
+// write.go: dcg_write's request, every write operation, and dcg_check.
+
 package main
 
 /*
-#include <stdint.h>
+#define DCG_NO_PROTOTYPES
+#include "diskcache_go.h"
 */
 import "C"
 
 import (
 	"errors"
 	"math"
+	"unsafe"
 
 	"github.com/diskcache-go/diskcache-go/core"
 )
 
 // Write operations, the op argument of dcg_write.
 const (
-	opSet      = 1
-	opAdd      = 2
-	opDelete   = 3
-	opPop      = 4
-	opTouch    = 5
-	opIncr     = 6
-	opExpire   = 7
-	opEvict    = 8
-	opClear    = 9
-	opCull     = 10
-	opBegin    = 11
-	opEnd      = 12
-	opGet      = 13 // get that updates access bookkeeping (LRU, LFU)
-	opPush     = 14
-	opPull     = 15
-	opPeek     = 16
-	opPeekItem = 17
-	opCompact  = 18 // compact every segment with dead bytes now (vacuum)
+	opSet      = C.DCG_OP_SET
+	opAdd      = C.DCG_OP_ADD
+	opDelete   = C.DCG_OP_DELETE
+	opPop      = C.DCG_OP_POP
+	opTouch    = C.DCG_OP_TOUCH
+	opIncr     = C.DCG_OP_INCR
+	opExpire   = C.DCG_OP_EXPIRE
+	opEvict    = C.DCG_OP_EVICT
+	opClear    = C.DCG_OP_CLEAR
+	opCull     = C.DCG_OP_CULL
+	opBegin    = C.DCG_OP_BEGIN
+	opEnd      = C.DCG_OP_END
+	opGet      = C.DCG_OP_GET // get that updates access bookkeeping (LRU, LFU)
+	opPush     = C.DCG_OP_PUSH
+	opPull     = C.DCG_OP_PULL
+	opPeek     = C.DCG_OP_PEEK
+	opPeekItem = C.DCG_OP_PEEKITEM
+	opCompact  = C.DCG_OP_COMPACT // compact every segment with dead bytes now (vacuum)
 )
 
 // Request flags.
 const (
-	rqExpire  = 1 << 0
-	rqTag     = 1 << 1
-	rqDefault = 1 << 2
-	rqCommit  = 1 << 3
-	rqStats   = 1 << 4
-	rqFront   = 1 << 5 // push/pull/peek at the front
-	rqLast    = 1 << 6 // peekitem: the last item
-	rqPrefix  = 1 << 7 // push/pull/peek: the key slot holds the prefix
+	rqExpire  = C.DCG_RQ_EXPIRE
+	rqTag     = C.DCG_RQ_TAG
+	rqDefault = C.DCG_RQ_DEFAULT
+	rqCommit  = C.DCG_RQ_COMMIT
+	rqStats   = C.DCG_RQ_STATS
+	rqFront   = C.DCG_RQ_FRONT  // push/pull/peek at the front
+	rqLast    = C.DCG_RQ_LAST   // peekitem: the last item
+	rqPrefix  = C.DCG_RQ_PREFIX // push/pull/peek: the key slot holds the prefix
 )
 
-// request is the fixed 64-byte request header of dcg_write, followed by the
-// key, value, tag and file name bytes:
-//
-//	0  owner u64   | 8  timeout f64 | 16 now f64 | 24 expire f64
-//	32 size i64    | 40 flags u32   | 44 kkind u8 | vkind u8 | mode u8 | tkind u8
-//	48 klen u32    | 52 vlen u32    | 56 tlen u32 | 60 flen u32
-const reqHdr = 64
+// The request header of dcg_write (struct dcg_request), followed by the
+// key, value, tag and file name bytes.
+const (
+	reqHdr     = int(unsafe.Sizeof(C.struct_dcg_request{}))
+	reqOwner   = int(unsafe.Offsetof(C.struct_dcg_request{}.owner))
+	reqTimeout = int(unsafe.Offsetof(C.struct_dcg_request{}.timeout))
+	reqNow     = int(unsafe.Offsetof(C.struct_dcg_request{}.now))
+	reqExpire  = int(unsafe.Offsetof(C.struct_dcg_request{}.expire))
+	reqSize    = int(unsafe.Offsetof(C.struct_dcg_request{}.size))
+	reqFlags   = int(unsafe.Offsetof(C.struct_dcg_request{}.flags))
+	reqKKind   = int(unsafe.Offsetof(C.struct_dcg_request{}.key_kind))
+	reqVKind   = int(unsafe.Offsetof(C.struct_dcg_request{}.value_kind))
+	reqMode    = int(unsafe.Offsetof(C.struct_dcg_request{}.mode))
+	reqTKind   = int(unsafe.Offsetof(C.struct_dcg_request{}.tag_kind))
+	reqKLen    = int(unsafe.Offsetof(C.struct_dcg_request{}.key_len))
+	reqVLen    = int(unsafe.Offsetof(C.struct_dcg_request{}.value_len))
+	reqTLen    = int(unsafe.Offsetof(C.struct_dcg_request{}.tag_len))
+	reqFLen    = int(unsafe.Offsetof(C.struct_dcg_request{}.file_len))
+)
 
+// request is a dcg_write request, parsed.
 type request struct {
 	call               core.Call
 	now, expire        float64
@@ -73,12 +90,12 @@ func parseRequest(b []byte) (request, error) {
 	if len(b) < reqHdr {
 		return r, errBadRequest
 	}
-	r.call = core.Call{Owner: le64(b, 0), Timeout: seconds(C.double(f64(b, 8)))}
-	r.now, r.expire = f64(b, 16), f64(b, 24)
-	r.size = int64(le64(b, 32))
-	r.flags = le32(b, 40)
-	kk, vk, md, tk := b[44], b[45], b[46], b[47]
-	kl, vl, tl, fl := int(le32(b, 48)), int(le32(b, 52)), int(le32(b, 56)), int(le32(b, 60))
+	r.call = core.Call{Owner: le64(b, reqOwner), Timeout: seconds(C.double(f64(b, reqTimeout)))}
+	r.now, r.expire = f64(b, reqNow), f64(b, reqExpire)
+	r.size = int64(le64(b, reqSize))
+	r.flags = le32(b, reqFlags)
+	kk, vk, md, tk := b[reqKKind], b[reqVKind], b[reqMode], b[reqTKind]
+	kl, vl, tl, fl := int(le32(b, reqKLen)), int(le32(b, reqVLen)), int(le32(b, reqTLen)), int(le32(b, reqFLen))
 	if reqHdr+kl+vl+tl+fl != len(b) {
 		return r, errBadRequest
 	}
@@ -180,7 +197,7 @@ func write(c *core.Cache, op int, req, out []byte) C.int {
 		var k core.Typed
 		k, err = c.Push(r.call, string(r.key.Bytes), r.flags&rqPrefix != 0, side, &a)
 		if err == nil {
-			put64(out, outKinds, int64(k.Kind)<<28)
+			put64(out, outKinds, int64(k.Kind)<<kindsKeyShift)
 			put64(out, outAux2, int64(len(k.Bytes)))
 			copy(out[outData:], k.Bytes)
 		}

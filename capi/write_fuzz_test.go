@@ -12,16 +12,16 @@ import (
 func req(owner uint64, now, expire float64, flags uint32, kk, vk, mode, tk byte, key, val, tag, file []byte) []byte {
 	b := make([]byte, reqHdr, reqHdr+len(key)+len(val)+len(tag)+len(file))
 	le := binary.LittleEndian
-	le.PutUint64(b[0:], owner)
-	le.PutUint64(b[8:], math.Float64bits(0.5))
-	le.PutUint64(b[16:], math.Float64bits(now))
-	le.PutUint64(b[24:], math.Float64bits(expire))
-	le.PutUint32(b[40:], flags)
-	b[44], b[45], b[46], b[47] = kk, vk, mode, tk
-	le.PutUint32(b[48:], uint32(len(key)))
-	le.PutUint32(b[52:], uint32(len(val)))
-	le.PutUint32(b[56:], uint32(len(tag)))
-	le.PutUint32(b[60:], uint32(len(file)))
+	le.PutUint64(b[reqOwner:], owner)
+	le.PutUint64(b[reqTimeout:], math.Float64bits(0.5))
+	le.PutUint64(b[reqNow:], math.Float64bits(now))
+	le.PutUint64(b[reqExpire:], math.Float64bits(expire))
+	le.PutUint32(b[reqFlags:], flags)
+	b[reqKKind], b[reqVKind], b[reqMode], b[reqTKind] = kk, vk, mode, tk
+	le.PutUint32(b[reqKLen:], uint32(len(key)))
+	le.PutUint32(b[reqVLen:], uint32(len(val)))
+	le.PutUint32(b[reqTLen:], uint32(len(tag)))
+	le.PutUint32(b[reqFLen:], uint32(len(file)))
 	b = append(b, key...)
 	b = append(b, val...)
 	b = append(b, tag...)

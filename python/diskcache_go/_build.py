@@ -371,9 +371,10 @@ def vendor_modules(dest, module_root=None, go=None, verbose=True):
     return dest
 
 
-def build_extension(outdir, verbose=True):
+def build_extension(outdir, verbose=True, werror=False):
     """Compile the cffi extension ``_dcg`` (the shim the package calls the
-    library through) into ``outdir``."""
+    library through, ``_c/*.c``) into ``outdir``; ``werror`` makes the
+    compiler's warnings errors (the test command's build)."""
     spec = importlib.util.spec_from_file_location(
         "_diskcache_go_ffi_build", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ffi_build.py")
     )
@@ -383,7 +384,7 @@ def build_extension(outdir, verbose=True):
         say("compiling the cffi extension _dcg (a few seconds)")
     start = time.monotonic()
     try:
-        built = module.build_extension(outdir)
+        built = module.build_extension(outdir, extra_cflags=["-Werror"] if werror else ())
     except ImportError as exc:
         raise BuildError("building the diskcache-go extension needs cffi (pip install cffi): %s" % exc) from None
     except Exception as exc:  # cffi reports compiler failures with its own types
@@ -414,10 +415,15 @@ def main(argv=None):
         default=None,
         help="Go module root holding go.mod and capi/ (default: found from this file)",
     )
+    parser.add_argument(
+        "--werror",
+        action="store_true",
+        help="compile the extension's C with -Werror (as ./build.sh test does)",
+    )
     args = parser.parse_args(argv)
     try:
         build_library(args.outdir, module_root=args.module_root)
-        build_extension(args.outdir)
+        build_extension(args.outdir, werror=args.werror)
     except BuildError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
-"""The only module that touches the engine library.
+"""Loading the engine library, and the numbers of its ABI.
 
-The compiled cffi extension ``_dcg`` (built by ``_ffi_build.py``) holds a
-pointer per export of the Go library; this module loads the library into
-it, owns the per-thread result buffers and maps status codes to exceptions.
+The compiled cffi extension ``_dcg`` (built by ``_ffi_build.py`` from
+``_c/*.c``) holds a pointer per export of the Go library; this module loads
+the library into it, reads the ABI's constants and layouts back from it
+(they are defined in ``capi/diskcache_go.h``), owns the per-thread result
+buffers and maps status codes to exceptions. The calls themselves are made
+by ``_binding.py``, the engine binding, and by the C fast path.
 cffi's compiled calls cost a fraction of ctypes' (the engine's reads take
 about a microsecond, so the call overhead matters).
 
@@ -30,87 +33,150 @@ except ImportError as _error:  # pragma: no cover - a broken install
         'package, or run ./build.sh build in a checkout' % (_error,)
     ) from None
 
-ABI_VERSION = 7
+# Every number and layout of the ABI comes from capi/diskcache_go.h, read
+# back from the compiled extension: changing one there and rebuilding is
+# all a change needs (python/tests/test_abi.py checks every name below
+# against the header).
+ABI_VERSION = _C.DCG_ABI_VERSION
 
 # The library's file name by platform, as the build names it.
 LIBNAME = library_filename()
 
 LIBPATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBNAME)
 
-# Status codes (capi/main.go).
-OK = 0
-NOTFOUND = 1
-EXISTS = 2
-TIMEOUT = 3
-CLOSED = 4
-CORRUPT = 5
-INVALID = 6
-FULL = 7
-PERMISSION = 8
-NOTNUMERIC = 9
-OVERFLOW = 10
-SHORTBUF = 11
-NOTOWNER = 12
-IO = 13
-PANIC = 14
-WOULDBLOCK = 15
+# Status codes.
+OK = _C.DCG_OK
+NOTFOUND = _C.DCG_NOTFOUND
+EXISTS = _C.DCG_EXISTS
+TIMEOUT = _C.DCG_TIMEOUT
+CLOSED = _C.DCG_CLOSED
+CORRUPT = _C.DCG_CORRUPT
+INVALID = _C.DCG_INVALID
+FULL = _C.DCG_FULL
+PERMISSION = _C.DCG_PERMISSION
+NOTNUMERIC = _C.DCG_NOTNUMERIC
+OVERFLOW = _C.DCG_OVERFLOW
+SHORTBUF = _C.DCG_SHORTBUF
+NOTOWNER = _C.DCG_NOTOWNER
+IO = _C.DCG_IO
+PANIC = _C.DCG_PANIC
+WOULDBLOCK = _C.DCG_WOULDBLOCK
 
-# Kinds (core/kind.go).
-K_NULL = 0
-K_INT = 1
-K_FLOAT = 2
-K_TEXT = 3
-K_BLOB = 4
-K_PICKLE = 5
+# Kinds of keys, values and tags.
+K_NULL = _C.DCG_KIND_NULL
+K_INT = _C.DCG_KIND_INT
+K_FLOAT = _C.DCG_KIND_FLOAT
+K_TEXT = _C.DCG_KIND_TEXT
+K_BLOB = _C.DCG_KIND_BLOB
+K_PICKLE = _C.DCG_KIND_PICKLE
 
-# Write operations (capi/write.go).
-OP_SET = 1
-OP_ADD = 2
-OP_DELETE = 3
-OP_POP = 4
-OP_TOUCH = 5
-OP_INCR = 6
-OP_EXPIRE = 7
-OP_EVICT = 8
-OP_CLEAR = 9
-OP_CULL = 10
-OP_BEGIN = 11
-OP_END = 12
-OP_GET = 13
-OP_PUSH = 14
-OP_PULL = 15
-OP_PEEK = 16
-OP_PEEKITEM = 17
-OP_COMPACT = 18
+# Value modes (python-diskcache's MODE_* numbers).
+MODE_NONE = _C.DCG_VALUE_NONE
+MODE_RAW = _C.DCG_VALUE_RAW
+MODE_BINARY = _C.DCG_VALUE_BINARY
+MODE_TEXT = _C.DCG_VALUE_TEXT
+MODE_PICKLE = _C.DCG_VALUE_PICKLE
 
+# Write operations.
+OP_SET = _C.DCG_OP_SET
+OP_ADD = _C.DCG_OP_ADD
+OP_DELETE = _C.DCG_OP_DELETE
+OP_POP = _C.DCG_OP_POP
+OP_TOUCH = _C.DCG_OP_TOUCH
+OP_INCR = _C.DCG_OP_INCR
+OP_EXPIRE = _C.DCG_OP_EXPIRE
+OP_EVICT = _C.DCG_OP_EVICT
+OP_CLEAR = _C.DCG_OP_CLEAR
+OP_CULL = _C.DCG_OP_CULL
+OP_BEGIN = _C.DCG_OP_BEGIN
+OP_END = _C.DCG_OP_END
+OP_GET = _C.DCG_OP_GET
+OP_PUSH = _C.DCG_OP_PUSH
+OP_PULL = _C.DCG_OP_PULL
+OP_PEEK = _C.DCG_OP_PEEK
+OP_PEEKITEM = _C.DCG_OP_PEEKITEM
+OP_COMPACT = _C.DCG_OP_COMPACT
+
+# Request flags.
+RQ_EXPIRE = _C.DCG_RQ_EXPIRE
+RQ_TAG = _C.DCG_RQ_TAG
+RQ_DEFAULT = _C.DCG_RQ_DEFAULT
+RQ_COMMIT = _C.DCG_RQ_COMMIT
+RQ_STATS = _C.DCG_RQ_STATS
+RQ_FRONT = _C.DCG_RQ_FRONT
+RQ_LAST = _C.DCG_RQ_LAST
+RQ_PREFIX = _C.DCG_RQ_PREFIX
+
+# dcg_get flags.
+GET_COUNT = _C.DCG_GET_COUNT
+
+# dcg_open flags and what dcg_mode reports.
+OPEN_SYNC = _C.DCG_OPEN_SYNC
+OPEN_NETWORK = _C.DCG_OPEN_NETWORK
+OPEN_LOCAL = _C.DCG_OPEN_LOCAL
+MODE_SHARED = _C.DCG_MODE_SHARED
+MODE_ORDERED = _C.DCG_MODE_ORDERED
+MODE_NETWORK = _C.DCG_MODE_NETWORK
+MODE_WAS_RESET = _C.DCG_MODE_WAS_RESET
+
+# Policies, by python-diskcache's names.
+POLICIES = {
+    'least-recently-stored': _C.DCG_LEAST_RECENTLY_STORED,
+    'least-recently-used': _C.DCG_LEAST_RECENTLY_USED,
+    'least-frequently-used': _C.DCG_LEAST_FREQUENTLY_USED,
+    'none': _C.DCG_NONE,
+}
+
+# The fields of a result header's kinds.
+KIND_MASK = _C.DCG_KINDS_KIND_MASK
+KINDS_MODE_SHIFT = _C.DCG_KINDS_MODE_SHIFT
+KINDS_TAG_SHIFT = _C.DCG_KINDS_TAG_SHIFT
+KINDS_KEY_SHIFT = _C.DCG_KINDS_KEY_SHIFT
+HAS_TAG = _C.DCG_KINDS_HAS_TAG
+HAS_EXPIRE = _C.DCG_KINDS_HAS_EXPIRE
 # Set in an item's kinds, and in the first field of a key listing, once the
-# handle has read a segment another user could have written (capi
-# DCG_KIND_OTHERS_WROTE).
-OTHERS_WROTE = 1 << 26
+# handle has read a segment another user could have written.
+OTHERS_WROTE = _C.DCG_KIND_OTHERS_WROTE
 
-RQ_EXPIRE = 1
-RQ_TAG = 2
-RQ_DEFAULT = 4
-RQ_COMMIT = 8
-RQ_STATS = 16
-RQ_FRONT = 32
-RQ_LAST = 64
-RQ_PREFIX = 128
 
-# Request header: owner, timeout, now, expire, size, flags, kinds, lengths.
-REQ = struct.Struct('<QdddqIBBBBIIII')
+def _layout(struct_name, fields):
+    """A little-endian ``struct.Struct`` for the C struct ``struct_name``,
+    with its fields in the header's order, checked against the compiled
+    layout: no padding, every field where the compiler put it."""
+    codes = {('primitive', 'uint64_t'): 'Q', ('primitive', 'int64_t'): 'q', ('primitive', 'double'): 'd',
+             ('primitive', 'uint32_t'): 'I', ('primitive', 'uint8_t'): 'B'}
+    ctype = ffi.typeof(struct_name)
+    names = [name for name, _ in ctype.fields]
+    if names != list(fields):
+        raise ImportError('diskcache_go: %s has fields %s, this module packs %s'
+                          % (struct_name, names, list(fields)))
+    fmt = '<'
+    for name, field in ctype.fields:
+        fmt += codes[(field.type.kind, field.type.cname)]
+        if struct.calcsize(fmt) != field.offset + ffi.sizeof(field.type):
+            raise ImportError('diskcache_go: %s.%s is not where a packed layout puts it' % (struct_name, name))
+    if struct.calcsize(fmt) != ffi.sizeof(struct_name):
+        raise ImportError('diskcache_go: %s has padding at its end' % struct_name)
+    return struct.Struct(fmt)
+
+
+# Request header (then the key, value, tag and file name bytes).
+REQ = _layout('struct dcg_request', ('owner', 'timeout', 'now', 'expire', 'size', 'flags', 'key_kind',
+                                     'value_kind', 'mode', 'tag_kind', 'key_len', 'value_len', 'tag_len',
+                                     'file_len'))
 # Result header: kinds, vlen, tlen, flen, expire, aux, aux2, msglen.
-OUT = struct.Struct('<qqqqdqqq')
-# Keys result header: the same 64 bytes read as integers (count in the
-# sixth field, the cursor's entry id in the seventh, its rowid in the fifth).
-KEYS = struct.Struct('<qqqqqqqq')
-OUT_DATA = 64
+OUT = _layout('struct dcg_result', ('kinds', 'value_len', 'tag_len', 'file_len', 'expire', 'aux', 'aux2',
+                                    'msg_len'))
+# Keys result header: the same 64 bytes read as integers (count in aux,
+# the cursor's entry id in aux2, its rowid in expire's place).
+KEYS = struct.Struct(OUT.format.replace('d', 'q'))
+OUT_DATA = _C.DCG_RESULT_DATA
 INT8 = struct.Struct('<q')
 FLOAT8 = struct.Struct('<d')
 
 BUFSIZE = 1 << 16
 
-INFO_FIELDS = 6
+INFO_FIELDS = _C.DCG_INFO_FIELDS
 
 
 class Error(sqlite3.OperationalError):
@@ -160,11 +226,16 @@ class _Lib:
 
 
 LIB = _Lib()
-# The C fast path of Cache.get (see _ffi_build.FAST_GET) becomes fast_get,
-# and the C reader of value files _read_file (read_file below).
+# The C method descriptor (_c/fast_method.c) becomes fast_method, and the C
+# reader of value files _read_file (_binding.read_file).
 _read_file = None
 if _C.dcg_fast_register(__name__.encode('ascii')) != 0:
     raise ImportError('diskcache_go could not install its fast path (see the error above)')
+# DISKCACHE_GO_NO_FASTPATH=1 (read once, at import) keeps Cache.get, set,
+# delete and incr the Python methods, the general path: for comparing the
+# two (python/tests/test_fastpath_switch.py) and for ruling the fast path
+# out when something looks wrong.
+FASTPATH = os.environ.get('DISKCACHE_GO_NO_FASTPATH', '') in ('', '0')
 # GEN[0] changes in a forked child; caches compare it to reopen. GEN[1] is
 # replaced whenever a cache's _fast changes: the C methods keep the last
 # instance's _fast while GEN[1] stays the same object (fast_changed).
@@ -209,22 +280,6 @@ def lib():
     if value is None:
         value = LIB.lib = _fresh_copy()
     return value
-
-
-def crc32(data, seed=0):
-    """CRC-32 of ``data`` (bytes-like) continued from ``seed``, as
-    ``zlib.crc32`` computes it, in Go (several times faster here)."""
-    if type(data) is not bytes:
-        data = ffi.from_buffer(data)
-    return lib().dcg_crc32(seed, data, len(data))
-
-
-def read_file(path):
-    """``(contents, crc32)`` of the file at ``path``, read and checksummed
-    piece by piece in C; ``(None, None)`` if it is not a regular file or
-    changed size while being read (read it with ``open`` then)."""
-    lib()  # a forked child's first call loads its own copy of the library
-    return _read_file(path)
 
 
 def _before_fork():

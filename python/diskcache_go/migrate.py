@@ -54,7 +54,7 @@ import sys
 import time
 import urllib.parse
 
-from . import _ffi
+from . import _binding as _engine
 from .core import (
     DEFAULT_SETTINGS,
     EVICTION_POLICY,
@@ -419,7 +419,7 @@ class _MigrationDisk(Disk):
         size = crc = 0
         for chunk in iter(functools.partial(value.reader.read, 2**22), b''):
             size += len(chunk)
-            crc = _ffi.crc32(chunk, crc)
+            crc = _engine.crc32(chunk, crc)
         filename, full_path = self.filename()
         filename, full_path = _summed_name(filename, full_path, crc)
         _makedirs(op.dirname(full_path), self.dir_mode)

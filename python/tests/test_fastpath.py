@@ -377,25 +377,25 @@ def test_value_files_are_read_and_checksummed_piece_by_piece(tmp_path, size):
     import random
     import zlib
 
-    from diskcache_go import _ffi
+    from diskcache_go import _binding
 
     path = tmp_path / 'value'
     data = random.Random(size).randbytes(size)
     path.write_bytes(data)
-    assert _ffi.read_file(str(path)) == (data, zlib.crc32(data))
-    assert _ffi.read_file(path) == (data, zlib.crc32(data))  # a path object
+    assert _binding.read_file(str(path)) == (data, zlib.crc32(data))
+    assert _binding.read_file(path) == (data, zlib.crc32(data))  # a path object
 
 
 def test_value_file_reads_that_the_c_reader_leaves_to_open(tmp_path):
-    from diskcache_go import _ffi
+    from diskcache_go import _binding
 
     with pytest.raises(FileNotFoundError) as raised:
-        _ffi.read_file(str(tmp_path / 'absent'))
+        _binding.read_file(str(tmp_path / 'absent'))
     assert raised.value.filename == str(tmp_path / 'absent')
     # Not a regular file, and a file whose size is not what fstat says
     # (procfs reports 0): the caller reads these with open().
-    assert _ffi.read_file(str(tmp_path)) == (None, None)
-    assert _ffi.read_file('/proc/self/status') == (None, None)
+    assert _binding.read_file(str(tmp_path)) == (None, None)
+    assert _binding.read_file('/proc/self/status') == (None, None)
     cache = diskcache_go.Cache(str(tmp_path / 'cache'))
     # An unsummed name is read as it is (absolute: join keeps it).
     assert cache.disk._read_checked('/proc/self/status').startswith(b'Name:')

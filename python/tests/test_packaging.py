@@ -332,11 +332,14 @@ def test_sdist_contents(sdist):
     for directory in ('capi', 'core'):
         sources = {os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, directory, '*.go'))}
         assert sources and sources <= names, sources - names
-    python = {os.path.relpath(p, ROOT) for pattern in ('*.py', '*.pyi')
+    python = {os.path.relpath(p, ROOT) for pattern in ('*.py', '*.pyi', '_c/*.c', '_c/*.h')
               for p in glob.glob(os.path.join(PACKAGE, pattern))}
+    assert any(name.endswith('.c') for name in python)
     assert python <= names, python - names
+    # The extension's C and the ABI header it is compiled against.
+    assert 'capi/diskcache_go.h' in names
     built = [name for name in names if name.endswith(('.so', '.dylib', '.dll', '.pyd', '.h', '.pyc'))
-             and not name.startswith(('capi/', 'core/', 'vendor/'))]
+             and not name.startswith(('capi/', 'core/', 'vendor/', 'python/diskcache_go/_c/'))]
     assert not built, built
 
 

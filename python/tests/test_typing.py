@@ -134,7 +134,7 @@ def test_stubs_match_runtime(tmp_path):
     # errors (untyped internals) out of this test.
     config.write_text(textwrap.dedent('''\
         [mypy]
-        [mypy-diskcache_go._ffi,diskcache_go._ffi_build,diskcache_go._build,diskcache_go.cli,diskcache_go.migrate,diskcache_go.__main__]
+        [mypy-diskcache_go._ffi,diskcache_go._ffi_build,diskcache_go._build,diskcache_go._binding,diskcache_go._settings,diskcache_go._trust,diskcache_go._disk,diskcache_go._memo,diskcache_go._cache,diskcache_go._cache_queue,diskcache_go._cache_scan,diskcache_go.cli,diskcache_go.migrate,diskcache_go.__main__]
         ignore_errors = True
         ignore_missing_imports = True
         '''))
