@@ -33,7 +33,8 @@ import warnings
 import weakref
 import zlib
 
-from . import _ffi
+from . import _calls, _ffi
+from .aio import AsyncCacheMixin
 
 __all__ = [
     'Cache',
@@ -140,6 +141,10 @@ _INT64_MAX = 9223372036854775807
 # parent's thread may have held it at the fork) and forget the transactions
 # of the parent's other threads, which do not exist in the child.
 _INSTANCES = weakref.WeakSet()
+
+
+# dcg_get's flag: give DCG_WOULDBLOCK rather than wait (capi/diskcache_go.h).
+_GET_NOWAIT = 2
 
 
 def _after_fork_child():
@@ -1298,26 +1303,38 @@ def _memoizer(cache, name, typed, expire, tag, ignore):
         if expire is None or expire > 0:
             cache.set(key, result, expire, tag=tag, retry=True)
 
-    return _memoize_with(name, typed, ignore, lambda key: cache.get(key, default=ENOVAL, retry=True), store)
+    async def astore(key, result):
+        if expire is None or expire > 0:
+            await cache.aset(key, result, expire, tag=tag, retry=True)
+
+    return _memoize_with(name, typed, ignore, lambda key: cache.get(key, default=ENOVAL, retry=True), store,
+                         lambda key: cache.aget(key, default=ENOVAL, retry=True), astore)
 
 
-def _memoize_with(name, typed, ignore, lookup, store):
+def _memoize_with(name, typed, ignore, lookup, store, alookup=None, astore=None):
     """A memoize decorator over ``lookup(key)`` (ENOVAL on a miss) and
-    ``store(key, result)``, with python-diskcache's keys (`args_to_key`)."""
+    ``store(key, result)``, with python-diskcache's keys (`args_to_key`);
+    an ``async def`` function gets an async wrapper over their awaitable
+    twins ``alookup`` and ``astore`` (aio.memoize_coroutine)."""
     if callable(name):
         raise TypeError('name cannot be callable')
 
     def decorator(func):
         base = (full_name(func),) if name is None else (name,)
 
-        @ft.wraps(func)
-        def wrapper(*args, **kwargs):
-            key = wrapper.__cache_key__(*args, **kwargs)
-            result = lookup(key)
-            if result is ENOVAL:
-                result = func(*args, **kwargs)
-                store(key, result)
-            return result
+        if alookup is not None and inspect.iscoroutinefunction(func):
+            from .aio import memoize_coroutine
+
+            wrapper = memoize_coroutine(func, alookup, astore)
+        else:
+            @ft.wraps(func)
+            def wrapper(*args, **kwargs):
+                key = wrapper.__cache_key__(*args, **kwargs)
+                result = lookup(key)
+                if result is ENOVAL:
+                    result = func(*args, **kwargs)
+                    store(key, result)
+                return result
 
         def __cache_key__(*args, **kwargs):
             return args_to_key(base, args, kwargs, typed, ignore)
@@ -1621,7 +1638,7 @@ def _resolve_secret(settings):
         settings['disk_hmac_secret'] = _read_secret_file(path, HMAC_SECRET_FILE_ENV)
 
 
-class Cache:
+class Cache(AsyncCacheMixin):
     """Disk and file backed cache."""
 
     def __init__(self, directory=None, timeout=60, disk=Disk, **settings):
@@ -1759,7 +1776,7 @@ class Cache:
             bufs.size,
         )
         if status == _ffi.TIMEOUT:
-            raise Timeout
+            raise _calls.timeout_error()
         if status != _ffi.OK:
             _ffi.raise_for(status, bufs, 'open %s' % self._directory)
         self._handle = handle[0]
@@ -1796,7 +1813,7 @@ class Cache:
             # directory is declared trusted, nothing to check).
             trust = self._trust
             self._fast = (handle, self._gen, 1 if self.statistics else 0,
-                          self._timeout_seconds(False), int(self._disk.min_file_size),
+                          self._timeout_seconds(False, call=False), int(self._disk.min_file_size),
                           bool(self._fast_get), os.fsencode(self._directory),
                           None if trust.declared else trust.folders)
             _ffi.fast_changed()
@@ -1890,7 +1907,10 @@ class Cache:
                 return status
             self._forget(handle)
 
-    def _timeout_seconds(self, retry):
+    def _timeout_seconds(self, retry, call=True):
+        if call and _calls.STATE.inline:
+            # A call on the event loop's thread (aio.py): one attempt.
+            return _calls.INLINE_TIMEOUT
         if retry:
             return -1.0
         timeout = float(self._timeout)
@@ -1931,7 +1951,7 @@ class Cache:
 
     def _fail(self, status, bufs, what):
         if status == _ffi.TIMEOUT:
-            raise Timeout
+            raise _calls.timeout_error()
         if status == _ffi.NOTOWNER:
             raise RuntimeError('%s: this thread does not hold the transaction' % what)
         _ffi.raise_for(status, bufs, what)
@@ -2322,10 +2342,15 @@ class Cache:
         eviction policy; returns (status, buffers)."""
         kkind, kbytes = key_enc
         bufs = _ffi.buffers()
+        if _calls.STATE.inline:
+            # On the event loop's thread (aio.py): never wait.
+            flags |= _GET_NOWAIT
         while True:
             handle = self._h()
             status = _ffi.lib().dcg_get(handle, kkind, kbytes, len(kbytes), now, flags,
                                         bufs.ptr, bufs.size)
+            if status == _ffi.WOULDBLOCK:
+                raise _calls.WouldWait()
             if status == _ffi.CLOSED:
                 self._forget(handle)
                 continue
