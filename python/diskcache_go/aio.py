@@ -57,12 +57,58 @@ _POLL_MAX = 0.016
 _POLL_FIRST = 0.0005
 
 
+_PYTHON = {}
+
+
 def _python(name):
     """Cache's Python method ``name``: get, set, delete and incr are C
     method descriptors (_ffi_build.FAST_GET) that wait for the lock with the
     cache's own timeout; their Python functions honour _calls.inline."""
-    method = getattr(_core.Cache, name)
-    return getattr(method, '__wrapped__', method)
+    try:
+        return _PYTHON[name]
+    except KeyError:
+        method = getattr(_core.Cache, name)
+        found = _PYTHON[name] = getattr(method, '__wrapped__', method)
+        return found
+
+
+# The results of _fast_get when the general path must run: the lookup
+# was not (or was already) counted in the statistics.
+_SLOW = (False, False)
+_SLOW_COUNTED = (False, True)
+_BUILTIN_TIME = time.time
+# dcg_get flags (capi/diskcache_go.h): never wait; read the clock only
+# for an entry with an expire time.
+_NOWAIT = 2
+_CLOCK_NOW = 4
+
+
+def _fast_get(cache, key, default):
+    """The common ``get`` (an inline value, the stock Disk) in one C call
+    that never waits: _ffi.fast_get, whose second attempt (made when the
+    first would block) keeps the NoWait flag asked for here. Returns
+    ``(True, value)``, or `_SLOW` / `_SLOW_COUNTED` for the general path."""
+    fast = cache._fast
+    if fast is None or not fast[5] or fast[1] != _ffi.GEN[0]:
+        return _SLOW
+    type_key = type(key)
+    if type_key is str or type_key is bytes or type_key is int:
+        kind, lookup = -1, key
+    else:
+        kind, lookup = cache._key(key)
+    flags = fast[2] | _NOWAIT
+    clock = time.time
+    if clock is _BUILTIN_TIME:
+        now = 0.0
+        flags |= _CLOCK_NOW
+    else:
+        now = clock()  # patched (tests do): the engine must use it
+    value = _ffi.fast_get(fast[0], lookup, now, flags, default, _core.pickle.loads, kind)
+    if value is Ellipsis:
+        return _SLOW_COUNTED  # a value file, counted as a hit
+    if value is NotImplemented:
+        return _SLOW  # would block, closed, ...: nothing counted
+    return True, value
 
 
 async def _thread(fn, *args):
@@ -115,11 +161,20 @@ async def _route(cache):
         await cache._aio_txns[threading.get_ident()].done.wait()
 
 
+_SIZED = (bytes, str, bytearray, memoryview)
+
+
 def _large(cache, value):
-    """Whether storing ``value`` writes a value file (or streams one)."""
-    if isinstance(value, (bytes, bytearray, memoryview, str)):
-        return len(value) >= cache._disk.min_file_size
-    return False
+    """Whether storing ``value`` writes a value file (bytes and str of
+    ``min_file_size`` or more; a pickle is only known once made)."""
+    return type(value) in _SIZED and len(value) >= cache._disk.min_file_size
+
+
+def _SET(cache, *args):
+    """Cache.set's Python function (looked up once Cache exists)."""
+    global _SET
+    _SET = _python('set')
+    return _SET(cache, *args)
 
 
 class AsyncCacheMixin:
@@ -167,11 +222,17 @@ class AsyncCacheMixin:
         if route is None:
             route = await _route(self)
         if route is _INLINE and not read:
+            counted = False
+            if not (expire_time or tag):
+                done, result = _fast_get(self, key, default)
+                if done:
+                    return result
+                counted = result
             state = _calls.STATE
             state.inline = True
             try:
                 key_enc = self._key(key)
-                status, bufs = self._get_raw(key_enc, time.time(), retry=retry)
+                status, bufs = self._get_raw(key_enc, time.time(), retry=retry, count=not counted)
             except _calls.WouldWait:
                 status = None
             finally:
@@ -207,8 +268,22 @@ class AsyncCacheMixin:
 
     async def aset(self, key, value, expire=None, read=False, tag=None, retry=False):
         """Awaitable `Cache.set`."""
-        return await self._aio_call('set', (key, value, expire, read, tag, retry),
-                                    read or _large(self, value))
+        # _aio_call spelt out: the most frequent write saves a coroutine.
+        route = _route_now(self)
+        if route is None:
+            route = await _route(self)
+        if route is _INLINE and not read and not _large(self, value):
+            state = _calls.STATE
+            state.inline = True
+            try:
+                return _SET(self, key, value, expire, read, tag, retry)
+            except _calls.WouldWait:
+                pass
+            finally:
+                state.inline = False
+        elif route is _OWNED:
+            return self.set(key, value, expire, read, tag, retry)
+        return await _thread(functools.partial(self.set, key, value, expire, read, tag, retry))
 
     async def aadd(self, key, value, expire=None, read=False, tag=None, retry=False):
         """Awaitable `Cache.add`."""
