@@ -64,13 +64,15 @@ class AsyncDjangoMixin:
         """Awaitable `DjangoCache.incr`: atomic, as the sync one (Django's
         default ``aincr`` is a get then a set).
 
-        :raises ValueError: if ``key`` is missing and ``default`` is None
+        :raises ValueError: if ``key`` is missing and ``default`` is None;
+            its message names ``key`` as given, as Django's ``aincr`` (the
+            one python-diskcache's backend has) does
         """
         made = self.make_key(key, version=version)
         try:
             return await self._cache.aincr(made, delta, default, retry)
         except KeyError:
-            raise ValueError("Key '%s' not found" % made) from None
+            raise ValueError("Key '%s' not found" % key) from None
 
     async def adecr(self, key, delta=1, version=None, default=None, retry=True):
         """Awaitable `DjangoCache.decr`."""
