@@ -28,6 +28,7 @@ core's names at call time only (``_core.X``).
 import asyncio
 import contextlib
 import functools
+import pickle
 import sqlite3
 import threading
 import time
@@ -77,6 +78,7 @@ def _python(name):
 _SLOW = (False, False)
 _SLOW_COUNTED = (False, True)
 _BUILTIN_TIME = time.time
+_LOADS = pickle.loads
 # dcg_get flags (capi/diskcache_go.h): never wait; read the clock only
 # for an entry with an expire time.
 _NOWAIT = 2
@@ -103,7 +105,7 @@ def _fast_get(cache, key, default):
         flags |= _CLOCK_NOW
     else:
         now = clock()  # patched (tests do): the engine must use it
-    value = _ffi.fast_get(fast[0], lookup, now, flags, default, _core.pickle.loads, kind)
+    value = _ffi.fast_get(fast[0], lookup, now, flags, default, _LOADS, kind)
     if value is Ellipsis:
         return _SLOW_COUNTED  # a value file, counted as a hit
     if value is NotImplemented:
@@ -218,16 +220,18 @@ class AsyncCacheMixin:
 
     async def aget(self, key, default=None, read=False, expire_time=False, tag=False, retry=False):
         """Awaitable `Cache.get`."""
+        counted = False
+        if not (read or expire_time or tag or self._aio_txns):
+            # First, before any routing: a lookup that never waits (in
+            # network mode it answers "would block" at once).
+            done, result = _fast_get(self, key, default)
+            if done:
+                return result
+            counted = result
         route = _route_now(self)
         if route is None:
             route = await _route(self)
         if route is _INLINE and not read:
-            counted = False
-            if not (expire_time or tag):
-                done, result = _fast_get(self, key, default)
-                if done:
-                    return result
-                counted = result
             state = _calls.STATE
             state.inline = True
             try:
@@ -250,7 +254,10 @@ class AsyncCacheMixin:
                                      filename, db_value, db_expire, db_tag)
         elif route is _OWNED:
             return self.get(key, default, read, expire_time, tag, retry)
-        return await _thread(functools.partial(self.get, key, default, read, expire_time, tag, retry))
+        # (_get_general: the general path of get, told whether the lookup
+        # above was counted already.)
+        return await _thread(functools.partial(self._get_general, key, default, read, expire_time,
+                                               tag, retry, not counted))
 
     def _aio_fetch(self, key_enc, default, expire_time, tag, mode, filename, db_value, db_expire,
                    db_tag):
