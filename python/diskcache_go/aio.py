@@ -136,7 +136,14 @@ def _network(cache):
     handle = cache._handle
     if memo is not None and handle is not None and memo[0] == handle and memo[1] == _ffi.GEN[0]:
         return memo[2]
-    network = _core._ENGINE_MODES[cache._mode() & _core._MODE_MASK] == 'network'
+    try:
+        # Inline: a closed (or forked) handle reopens here, and an open
+        # that would wait for the lock must not do it on the loop.
+        with _calls.inline():
+            mode = cache._mode()
+    except _calls.WouldWait:
+        return True  # the thread the call goes to reopens it
+    network = _core._ENGINE_MODES[mode & _core._MODE_MASK] == 'network'
     cache._aio_mode = (cache._handle, _ffi.GEN[0], network)
     return network
 

@@ -478,3 +478,18 @@ def test_fanout_async_transaction(tmp_path):
 
 def test_module_exports():
     assert diskcache_go.aio.AsyncCacheMixin in Cache.__mro__
+
+
+def test_calls_reopen_a_closed_cache(tmp_path):
+    cache = Cache(str(tmp_path))
+    cache.set('a', 1)
+    cache.close()
+
+    async def main():
+        found = await cache.aget('a')
+        cache.close()
+        stored = await cache.aset('b', 2)
+        cache.close()
+        return found, stored, await cache.apop('b')
+
+    assert run(main()) == (1, True, 2)
