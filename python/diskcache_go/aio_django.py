@@ -7,10 +7,19 @@ thread only when a call would wait, with the sync methods' arguments,
 results and exceptions.
 """
 
+from django.core.cache.backends.base import BaseCache
+
 try:
     from django.core.cache.backends.base import DEFAULT_TIMEOUT
 except ImportError:  # Django releases without the sentinel: 300 seconds
     DEFAULT_TIMEOUT = 300
+
+# What a backend's aincr says of a missing key under this Django, which the
+# python-diskcache backend (that has no aincr of its own) says too: Django
+# 6.1 hands aincr to an overridden incr (whose message names the made key,
+# ":1:key"); 5.2's generic aincr names the key as given. Told apart by
+# whether BaseCache.aincr looks at ``incr.__func__``.
+_AINCR_NAMES_MADE_KEY = '__func__' in BaseCache.aincr.__code__.co_names
 
 __all__ = ['AsyncDjangoMixin']
 
@@ -64,15 +73,16 @@ class AsyncDjangoMixin:
         """Awaitable `DjangoCache.incr`: atomic, as the sync one (Django's
         default ``aincr`` is a get then a set).
 
-        :raises ValueError: if ``key`` is missing and ``default`` is None;
-            its message names ``key`` as given, as Django's ``aincr`` (the
-            one python-diskcache's backend has) does
+        :raises ValueError: if ``key`` is missing and ``default`` is None,
+            with the message Django's ``aincr`` gives for python-diskcache's
+            backend (see _AINCR_NAMES_MADE_KEY)
         """
         made = self.make_key(key, version=version)
         try:
             return await self._cache.aincr(made, delta, default, retry)
         except KeyError:
-            raise ValueError("Key '%s' not found" % key) from None
+            named = made if _AINCR_NAMES_MADE_KEY else key
+            raise ValueError("Key '%s' not found" % named) from None
 
     async def adecr(self, key, delta=1, version=None, default=None, retry=True):
         """Awaitable `DjangoCache.decr`."""

@@ -904,7 +904,7 @@ def test_async_expiry_versions_and_prefixes(djpair, both, clock):
 
     result = on_both(djpair, both, lambda c, side: asyncio.run(scenario(c, side)))
     assert result[:4] == [True, True, True, None]
-    assert result[-2:] == ["Key 'missing' not found"] * 2
+    assert result[-2:] in (["Key 'missing' not found"] * 2, ["Key ':1:missing' not found"] * 2)
 
 
 def test_async_methods_are_native(cache, impl, monkeypatch):
