@@ -14,6 +14,7 @@ A call that finds its handle closed by another thread returns
 knows how.
 """
 
+import pickle
 import sqlite3
 import struct
 import threading
@@ -384,6 +385,15 @@ def read_file(path):
     changed size while being read (read it with ``open`` then)."""
     _ffi.lib()  # a forked child's first call loads its own copy of the library
     return _ffi._read_file(path)
+
+
+def lookup_nowait(handle, key, now, flags, default, kind):
+    """The C get's lookup (_c/fast_get.c) for the awaitable get, with
+    ``flags`` (which carry GET_NOWAIT) on every attempt: the value, ``default``
+    on a miss, Ellipsis for a value file (looked up and counted), or
+    NotImplemented for the general path (nothing counted). ``kind`` is -1
+    for a str, bytes or int key, else the kind ``key`` is encoded as."""
+    return _ffi.fast_get(handle, key, now, flags, default, pickle, kind)
 
 
 def install_fast_path(cls, time_module, pickle_module):

@@ -26,7 +26,7 @@ import warnings
 import weakref
 
 from . import _binding as _engine
-from . import _ffi
+from . import _calls, _ffi
 from ._binding import encode_key as _encode_key
 from ._binding import encode_number as _encode_number
 from ._binding import encode_value as _encode_value
@@ -41,6 +41,7 @@ from ._settings import (
     _settings_load, _settings_store,
 )
 from ._trust import _Trust, _resolve_secret, _trust_setting
+from .aio import AsyncCacheMixin
 
 
 # Cache._key's memo of tuple key encodings: element types and size bound.
@@ -92,7 +93,7 @@ def _alias_write_threshold(disk, settings):
     return settings
 
 
-class Cache(_QueueMethods, _ScanMethods):
+class Cache(AsyncCacheMixin, _QueueMethods, _ScanMethods):
     """Disk and file backed cache."""
 
     def __init__(self, directory=None, timeout=60, disk=Disk, **settings):
@@ -217,7 +218,7 @@ class Cache(_QueueMethods, _ScanMethods):
             self._timeout_seconds(False), self._modes[0], self._modes[1], self._open_flags,
             self._compress_min_size)
         if status == _ffi.TIMEOUT:
-            raise Timeout
+            raise _calls.timeout_error()
         if status != _ffi.OK:
             _ffi.raise_for(status, bufs, 'open %s' % self._directory)
         self._handle = handle
@@ -254,7 +255,7 @@ class Cache(_QueueMethods, _ScanMethods):
             # directory is declared trusted, nothing to check).
             trust = self._trust
             self._fast = (handle, self._gen, _ffi.GET_COUNT if self.statistics else 0,
-                          self._timeout_seconds(False), int(self._disk.min_file_size),
+                          self._timeout_seconds(False, call=False), int(self._disk.min_file_size),
                           bool(self._fast_get), os.fsencode(self._directory),
                           None if trust.declared else trust.folders)
             _ffi.fast_changed()
@@ -345,7 +346,10 @@ class Cache(_QueueMethods, _ScanMethods):
                 return status
             self._forget(handle)
 
-    def _timeout_seconds(self, retry):
+    def _timeout_seconds(self, retry, call=True):
+        if call and _calls.STATE.inline:
+            # A call on the event loop's thread (aio.py): one attempt.
+            return _calls.INLINE_TIMEOUT
         if retry:
             return -1.0
         timeout = float(self._timeout)
@@ -366,7 +370,7 @@ class Cache(_QueueMethods, _ScanMethods):
 
     def _fail(self, status, bufs, what):
         if status == _ffi.TIMEOUT:
-            raise Timeout
+            raise _calls.timeout_error()
         if status == _ffi.NOTOWNER:
             raise RuntimeError('%s: this thread does not hold the transaction' % what)
         _ffi.raise_for(status, bufs, what)
@@ -700,9 +704,14 @@ class Cache(_QueueMethods, _ScanMethods):
     def _read(self, key_enc, now, flags):
         """The engine's lock-free read, which records nothing for the
         eviction policy; returns (status, buffers)."""
+        if _calls.STATE.inline:
+            # On the event loop's thread (aio.py): never wait.
+            flags |= _ffi.GET_NOWAIT
         while True:
             handle = self._h()
             status, bufs = _engine.get(handle, key_enc, now, flags)
+            if status == _ffi.WOULDBLOCK:
+                raise _calls.WouldWait()
             if status != _ffi.CLOSED:
                 return status, bufs
             self._forget(handle)

@@ -109,6 +109,8 @@ RQ_PREFIX = _C.DCG_RQ_PREFIX
 
 # dcg_get flags.
 GET_COUNT = _C.DCG_GET_COUNT
+GET_NOWAIT = _C.DCG_GET_NOWAIT
+GET_CLOCK_NOW = _C.DCG_GET_CLOCK_NOW
 
 # dcg_open flags and what dcg_mode reports.
 OPEN_SYNC = _C.DCG_OPEN_SYNC
@@ -226,7 +228,8 @@ class _Lib:
 
 
 LIB = _Lib()
-# The C method descriptor (_c/fast_method.c) becomes fast_method, and the C
+# The C method descriptor (_c/fast_method.c) becomes fast_method, the C get's
+# lookup for the awaitable get fast_get (_binding.lookup_nowait), and the C
 # reader of value files _read_file (_binding.read_file).
 _read_file = None
 if _C.dcg_fast_register(__name__.encode('ascii')) != 0:

@@ -10,12 +10,12 @@ the file's first byte, which Windows also releases when the process exits.
 
 import errno
 import os
+import sys
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
+if sys.platform == 'win32':
     import msvcrt
+else:
+    import fcntl
 
 __all__ = ['lock_exclusive']
 
@@ -25,7 +25,7 @@ def lock_exclusive(fd):
 
     The lock goes with the descriptor: closing it releases the lock.
     """
-    if fcntl is not None:
+    if sys.platform != 'win32':
         fcntl.flock(fd, fcntl.LOCK_EX)
         return
     os.lseek(fd, 0, os.SEEK_SET)

@@ -3,6 +3,7 @@ and the decorator ``Cache.memoize`` and the recipes share.
 """
 
 import functools as ft
+import inspect
 
 from ._settings import ENOVAL
 
@@ -41,26 +42,38 @@ def _memoizer(cache, name, typed, expire, tag, ignore):
         if expire is None or expire > 0:
             cache.set(key, result, expire, tag=tag, retry=True)
 
-    return _memoize_with(name, typed, ignore, lambda key: cache.get(key, default=ENOVAL, retry=True), store)
+    async def astore(key, result):
+        if expire is None or expire > 0:
+            await cache.aset(key, result, expire, tag=tag, retry=True)
+
+    return _memoize_with(name, typed, ignore, lambda key: cache.get(key, default=ENOVAL, retry=True), store,
+                         lambda key: cache.aget(key, default=ENOVAL, retry=True), astore)
 
 
-def _memoize_with(name, typed, ignore, lookup, store):
+def _memoize_with(name, typed, ignore, lookup, store, alookup=None, astore=None):
     """A memoize decorator over ``lookup(key)`` (ENOVAL on a miss) and
-    ``store(key, result)``, with python-diskcache's keys (`args_to_key`)."""
+    ``store(key, result)``, with python-diskcache's keys (`args_to_key`);
+    an ``async def`` function gets an async wrapper over their awaitable
+    twins ``alookup`` and ``astore`` (aio.memoize_coroutine)."""
     if callable(name):
         raise TypeError('name cannot be callable')
 
     def decorator(func):
         base = (full_name(func),) if name is None else (name,)
 
-        @ft.wraps(func)
-        def wrapper(*args, **kwargs):
-            key = wrapper.__cache_key__(*args, **kwargs)
-            result = lookup(key)
-            if result is ENOVAL:
-                result = func(*args, **kwargs)
-                store(key, result)
-            return result
+        if alookup is not None and inspect.iscoroutinefunction(func):
+            from .aio import memoize_coroutine
+
+            wrapper = memoize_coroutine(func, alookup, astore)
+        else:
+            @ft.wraps(func)
+            def wrapper(*args, **kwargs):
+                key = wrapper.__cache_key__(*args, **kwargs)
+                result = lookup(key)
+                if result is ENOVAL:
+                    result = func(*args, **kwargs)
+                    store(key, result)
+                return result
 
         def __cache_key__(*args, **kwargs):
             return args_to_key(base, args, kwargs, typed, ignore)

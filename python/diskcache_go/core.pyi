@@ -14,6 +14,8 @@ from typing import IO, Any, NamedTuple, Protocol, TypeVar, overload
 
 from typing_extensions import ParamSpec, Self, TypeAlias
 
+from .aio import AsyncCacheMixin
+
 __all__ = [
     'Cache',
     'Disk',
@@ -184,7 +186,7 @@ class JSONDisk(Disk):
         write_threshold: int | None = ...,
     ) -> None: ...
 
-class Cache:
+class Cache(AsyncCacheMixin):
     """Disk and file backed cache."""
 
     # Settings (DEFAULT_SETTINGS keys) and metadata, as attributes.

@@ -36,13 +36,14 @@ try:
 except ImportError:  # Django releases without the sentinel: 300 seconds
     DEFAULT_TIMEOUT = 300
 
+from .aio_django import AsyncDjangoMixin
 from .core import ENOVAL, _memoize_with
 from .fanout import FanoutCache
 
 __all__ = ['DjangoCache']
 
 
-class DjangoCache(BaseCache):
+class DjangoCache(AsyncDjangoMixin, BaseCache):
     """Django cache backend kept on disk by a `FanoutCache`.
 
     Besides Django's cache API it offers the extras of python-diskcache's
@@ -258,4 +259,9 @@ class DjangoCache(BaseCache):
             if timeout is None or timeout == DEFAULT_TIMEOUT or timeout > 0:
                 self.set(key, result, timeout, version, tag=tag, retry=True)
 
-        return _memoize_with(name, typed, ignore, lambda key: self.get(key, ENOVAL, version, retry=True), store)
+        async def astore(key, result):
+            if timeout is None or timeout == DEFAULT_TIMEOUT or timeout > 0:
+                await self.aset(key, result, timeout, version, tag=tag, retry=True)
+
+        return _memoize_with(name, typed, ignore, lambda key: self.get(key, ENOVAL, version, retry=True), store,
+                             lambda key: self.aget(key, ENOVAL, version, retry=True), astore)

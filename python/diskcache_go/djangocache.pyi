@@ -9,6 +9,7 @@ from typing import IO, Any, TypeVar
 from django.core.cache.backends.base import BaseCache  # type: ignore[import-untyped, import-not-found, unused-ignore]
 from typing_extensions import ParamSpec
 
+from .aio_django import AsyncDjangoMixin
 from .core import Cache, Stats, _Ignore, _Memoized, _Tag
 from .persistent import Deque, Index
 
@@ -21,7 +22,7 @@ _R = TypeVar('_R')
 # of every ``timeout`` parameter; a number is seconds to live, None never
 # expires.
 
-class DjangoCache(BaseCache):  # type: ignore[misc, unused-ignore]
+class DjangoCache(AsyncDjangoMixin, BaseCache):  # type: ignore[misc, unused-ignore]
     """Django cache backend kept on disk by a `FanoutCache`."""
 
     def __init__(self, directory: str, params: dict[str, Any]) -> None: ...

@@ -16,6 +16,7 @@ import sqlite3
 import tempfile
 import time
 
+from .aio import AsyncFanoutMixin
 from .core import DEFAULT_SETTINGS, ENOVAL, Cache, Disk, Stats, Timeout, _memoizer
 from .pyimport import fanout_shards
 
@@ -25,7 +26,7 @@ __all__ = ['FanoutCache']
 _SHARD_ATTRIBUTES = frozenset(('timeout', 'disk'))
 
 
-class FanoutCache:
+class FanoutCache(AsyncFanoutMixin):
     """Cache made of `Cache` shards; keys are routed to shards by hash."""
 
     def __init__(self, directory=None, shards=None, timeout=0.010, disk=Disk, **settings):

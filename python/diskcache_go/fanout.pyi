@@ -7,6 +7,7 @@ from typing import IO, Any, TypeVar
 
 from typing_extensions import ParamSpec, Self
 
+from .aio import AsyncFanoutMixin
 from .core import Cache, Disk, Stats, _Directory, _Expire, _Ignore, _Memoized, _Tag
 from .persistent import Deque, Index
 
@@ -15,7 +16,7 @@ __all__ = ['FanoutCache']
 _P = ParamSpec('_P')
 _R = TypeVar('_R')
 
-class FanoutCache:
+class FanoutCache(AsyncFanoutMixin):
     """Cache made of `Cache` shards; keys are routed to shards by hash."""
 
     # Read from shard 0 (settings and the shard timeout and disk).

@@ -20,6 +20,7 @@ import contextlib
 import operator
 import shutil
 
+from .aio import AsyncDequeMixin, AsyncIndexMixin
 from .core import ENOVAL, Cache, _memoizer
 
 __all__ = ['Deque', 'Index']
@@ -69,7 +70,7 @@ class _Closable:
         self.close()
 
 
-class Deque(_Closable, cabc.Sequence):
+class Deque(AsyncDequeMixin, _Closable, cabc.Sequence):
     """Double-ended queue stored in a cache directory.
 
     Works like `collections.deque` with these differences: items live on
@@ -414,7 +415,7 @@ class Deque(_Closable, cabc.Sequence):
     _clear = clear
 
 
-class Index(_Closable, cabc.MutableMapping):
+class Index(AsyncIndexMixin, _Closable, cabc.MutableMapping):
     """Ordered mapping stored in a cache directory.
 
     Keys keep their first-insertion order (overwriting keeps the position).

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, TypeVar
 
 from typing_extensions import ParamSpec, Self
 
+from .aio import AsyncDequeMixin, AsyncIndexMixin
 from .core import Cache, _Directory, _Ignore, _Memoized
 
 __all__ = ['Deque', 'Index']
@@ -14,7 +15,7 @@ __all__ = ['Deque', 'Index']
 _P = ParamSpec('_P')
 _R = TypeVar('_R')
 
-class Deque(Sequence[Any]):
+class Deque(AsyncDequeMixin, Sequence[Any]):
     """Double-ended queue stored in a cache directory (no slices)."""
 
     def __init__(
@@ -68,7 +69,7 @@ class Deque(Sequence[Any]):
     def __getstate__(self) -> tuple[str, float]: ...
     def __setstate__(self, state: tuple[str, float]) -> None: ...
 
-class Index(MutableMapping[Any, Any]):
+class Index(AsyncIndexMixin, MutableMapping[Any, Any]):
     """Ordered mapping stored in a cache directory.
 
     ``Index([directory], [mapping or iterable of pairs], **pairs)``: the first

@@ -8,12 +8,14 @@ not be evicted: open the cache with ``eviction_policy='none'``.
 """
 
 import functools
+import inspect
 import math
 import os
 import random
 import threading
 import time
 
+from . import aio_recipes
 from .core import ENOVAL, args_to_key, full_name
 
 __all__ = [
@@ -84,7 +86,7 @@ def _mean(pair):
     return total / count
 
 
-class Lock:
+class Lock(aio_recipes.AsyncLockMixin):
     """Lock shared by threads and processes: held while the key exists.
 
     >>> import diskcache_go
@@ -138,7 +140,7 @@ def _owner():
     return '%d-%d' % (os.getpid(), threading.get_ident())
 
 
-class RLock:
+class RLock(aio_recipes.AsyncRLockMixin):
     """Re-entrant lock shared by threads and processes.
 
     The key holds ``(owner, count)`` where the owner is
@@ -209,7 +211,7 @@ class RLock:
         self.release()
 
 
-class BoundedSemaphore:
+class BoundedSemaphore(aio_recipes.AsyncSemaphoreMixin):
     """Semaphore shared by threads and processes; the key holds the number
     of acquires still possible (``value`` when absent).
 
@@ -308,6 +310,9 @@ def throttle(
         rate = count / float(seconds)
         key = full_name(func) if name is None else name
         cache.set(key, (time_func(), count), expire=expire, tag=tag, retry=True)
+        if inspect.iscoroutinefunction(func):
+            return aio_recipes.throttle_coroutine(func, cache, key, count, rate, expire, time_func,
+                                                  sleep_func)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -358,6 +363,8 @@ def barrier(cache, lock_factory, name=None, expire=None, tag=None):
     def decorator(func):
         key = full_name(func) if name is None else name
         lock = lock_factory(cache, key, expire=expire, tag=tag)
+        if inspect.iscoroutinefunction(func):
+            return aio_recipes.barrier_coroutine(func, lock)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -398,6 +405,9 @@ def memoize_stampede(
     """
 
     def decorator(func):
+        if inspect.iscoroutinefunction(func):
+            return aio_recipes.memoize_stampede_coroutine(func, cache, expire, name, typed, tag,
+                                                          beta, ignore)
         base = (full_name(func),) if name is None else (name,)
 
         def timed(*args, **kwargs):

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec, TypeAlias
 
+from .aio_recipes import AsyncLockMixin, AsyncRLockMixin, AsyncSemaphoreMixin
 from .core import Cache, _Expire, _Ignore, _Memoized, _Tag
 from .fanout import FanoutCache
 
@@ -35,7 +36,7 @@ class Averager:
     def get(self) -> float | None: ...
     def pop(self) -> float | None: ...
 
-class Lock:
+class Lock(AsyncLockMixin):
     """Spin lock stored under one key of a cache."""
 
     def __init__(self, cache: _AnyCache, key: Any, expire: _Expire = None, tag: _Tag = None) -> None: ...
@@ -45,7 +46,7 @@ class Lock:
     def __enter__(self) -> None: ...
     def __exit__(self, *exc_info: object) -> None: ...
 
-class RLock:
+class RLock(AsyncRLockMixin):
     """Re-entrant spin lock stored under one key of a cache."""
 
     def __init__(self, cache: _AnyCache, key: Any, expire: _Expire = None, tag: _Tag = None) -> None: ...
@@ -54,7 +55,7 @@ class RLock:
     def __enter__(self) -> None: ...
     def __exit__(self, *exc_info: object) -> None: ...
 
-class BoundedSemaphore:
+class BoundedSemaphore(AsyncSemaphoreMixin):
     """Spin semaphore stored under one key of a cache."""
 
     def __init__(

@@ -872,6 +872,74 @@ def test_async_variants(djpair, both):
     assert result[-1] == 'ValueError'
 
 
+def test_async_expiry_versions_and_prefixes(djpair, both, clock):
+    # Django's async cache tests, differentially: timeouts (relative, 0 and
+    # None), versions, key prefixes, get_or_set with a callable, touch,
+    # has_key of expired items and the many-key calls.
+    async def scenario(c, caches_of):
+        start = clock.now
+        prefixed = caches_of('prefix')
+        v2 = caches_of('v2')
+        out = [await c.aset('k', 'v', timeout=1), await c.aset('z', 'zero', timeout=0),
+               await c.aset('f', 'forever', timeout=None), await c.aget('z'),
+               await prefixed.aget('k'), await prefixed.aset('k', 'prefixed'),
+               await c.aget('k'), await v2.aget('k'), await c.aset('k', 'v2', version=2),
+               await v2.aget('k'), await c.aget_or_set('g', lambda: 'computed', timeout=5),
+               await c.aget_or_set('g', 'ignored'), await c.atouch('g', 100)]
+        clock.advance(2)
+        out += [await c.aget('k', 'gone'), await c.ahas_key('k'), await c.ahas_key('f'),
+                await c.aget('g'), await c.aadd('k', 'again'), await c.aget('k'),
+                await c.aset_many({'m1': 1, 'm2': 2}, timeout=10),
+                await c.aget_many(['m1', 'm2', 'missing']),
+                await c.adelete_many(['m1', 'missing']), await c.aget_many(['m1', 'm2']),
+                await c.aincr('m2', 40), await c.adecr('m2', 2),
+                await c.adelete('f'), await c.adelete('f')]
+        for bad in ('aincr', 'adecr'):
+            try:
+                await getattr(c, bad)('missing')
+            except ValueError as error:
+                out.append(str(error))
+        clock.set(start)
+        return out
+
+    result = on_both(djpair, both, lambda c, side: asyncio.run(scenario(c, side)))
+    assert result[:4] == [True, True, True, None]
+    assert result[-2:] in (["Key 'missing' not found"] * 2, ["Key ':1:missing' not found"] * 2)
+
+
+def test_async_methods_are_native(cache, impl, monkeypatch):
+    """Django's BaseCache runs each a-method through sync_to_async (a
+    thread per call); DjangoCache's own run on the loop."""
+    if impl.__name__ != 'diskcache_go':
+        pytest.skip('python-diskcache uses Django\'s sync_to_async')
+    import django.core.cache.backends.base as base
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('sync_to_async was used')
+
+    monkeypatch.setattr(base, 'sync_to_async', refuse)
+
+    async def scenario():
+        loop_thread = threading.get_ident()
+        out = [await cache.aset('a', 1), await cache.aget('a'), await cache.aadd('b', 2),
+               await cache.atouch('a', 10), await cache.ahas_key('b'), await cache.aincr('a'),
+               await cache.adecr('a', 3), await cache.aset_many({'c': 3}),
+               await cache.aget_many(['a', 'c']), await cache.adelete_many(['c']),
+               await cache.aget_or_set('d', 4), await cache.aincr_version('d'),
+               await cache.adelete('b'), await cache.apop('a'), await cache.aclear()]
+        await cache.aclose()
+
+        @cache.memoize()
+        async def twice(number):
+            return number * 2
+
+        out += [await twice(21), await twice(21), threading.get_ident() == loop_thread]
+        return out
+
+    assert asyncio.run(scenario()) == [True, 1, True, True, True, 2, -1, [], {'a': -1, 'c': 3},
+                                      None, 4, 2, True, -1, 1, 42, 42, True]
+
+
 def test_threads_share_the_cache(cache, clock):
     """Django gives each thread its own backend object; all of them share
     the directory, and incr stays atomic."""

@@ -131,6 +131,7 @@ static inline void put_f64(unsigned char *p, double d) {
 
 /* loads(b), or pickle.loads looked up in pickle_mod when loads is NULL;
    steals b. */
+DCG_INTERNAL PyObject *dcg_fast_get(PyObject *self, PyObject *args);
 DCG_INTERNAL PyObject *unpickle(PyObject *b, PyObject *loads, PyObject *pickle_mod);
 /* Interned names the fast paths look up: "loads", "_key", "_fast" and
    "time". */

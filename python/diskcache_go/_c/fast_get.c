@@ -107,6 +107,28 @@ static PyObject *fast_lookup(unsigned long long h, PyObject *key, long given, do
     }
     Py_RETURN_NOTIMPLEMENTED;
 }
+/* fast_get(handle, key, now, flags, default, pickle_module, kind): fast_lookup
+   for the awaitable get (aio.py), which passes DCG_GET_NOWAIT in flags so
+   that neither attempt waits; the results are fast_lookup's. */
+PyObject *dcg_fast_get(PyObject *self, PyObject *args) {
+    unsigned long long h;
+    double now;
+    long flags, given;
+    (void)self;
+    if (PyTuple_Size(args) != 7) {
+        PyErr_SetString(PyExc_TypeError, "fast_get takes 7 arguments");
+        return NULL;
+    }
+    h = PyLong_AsUnsignedLongLong(PyTuple_GetItem(args, 0));
+    now = PyFloat_AsDouble(PyTuple_GetItem(args, 2));
+    flags = PyLong_AsLong(PyTuple_GetItem(args, 3));
+    given = PyLong_AsLong(PyTuple_GetItem(args, 6));
+    if (PyErr_Occurred())
+        return NULL;
+    return fast_lookup(h, PyTuple_GetItem(args, 1), given, now, flags, PyTuple_GetItem(args, 4),
+                       PyTuple_GetItem(args, 5));
+}
+
 PyObject *fast_get_op(FastMethod *m, PyObject *obj, PyObject **p, PyObject *state) {
     PyObject *key = p[0], *dflt = p[1] ? p[1] : Py_None, *retry = p[5] ? p[5] : Py_False, *res;
     PyObject *encoded = NULL, *lookup_key = key;

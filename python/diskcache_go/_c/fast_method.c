@@ -381,6 +381,7 @@ static PyObject *dcg_fast_method(PyObject *self, PyObject *args) {
     return (PyObject *)m;
 }
 
+static PyMethodDef dcg_get_def = {"fast_get", dcg_fast_get, METH_VARARGS, NULL};
 static PyMethodDef dcg_method_def = {"fast_method", dcg_fast_method, METH_VARARGS, NULL};
 static PyMethodDef dcg_read_def = {"_read_file", dcg_read_file, METH_O, NULL};
 
@@ -405,7 +406,7 @@ static int set_builtin(PyObject *m, PyMethodDef *def) {
     return rc;
 }
 
-/* Sets module.fast_method and module._read_file; called through cffi, which
+/* Sets module.fast_get, module.fast_method and module._read_file; called through cffi, which
    has released the GIL. */
 int dcg_fast_register(char *module) {
     int rc = -1;
@@ -414,6 +415,7 @@ int dcg_fast_register(char *module) {
     if (m != NULL) {
         if (fast_intern() && (fast_method_type != NULL
                               || (fast_method_type = PyType_FromSpec(&fast_method_spec)) != NULL)
+            && set_builtin(m, &dcg_get_def) == 0
             && set_builtin(m, &dcg_method_def) == 0
             && set_builtin(m, &dcg_read_def) == 0)
             rc = 0;
