@@ -185,7 +185,46 @@ def _SET(cache, *args):
     return _SET(cache, *args)
 
 
-class AsyncCacheMixin:
+class _WholeCacheMixin:
+    """The awaitable twins of the calls on the whole cache, which always run
+    in a thread (they may walk every entry), through the class's
+    ``_aio_thread``: shared by `AsyncCacheMixin` and `AsyncFanoutMixin`."""
+
+
+    async def aevict(self, tag, retry=False):
+        """Awaitable `evict`."""
+        return await self._aio_thread('evict', (tag, retry))
+
+    async def aclear(self, retry=False):
+        """Awaitable `clear`."""
+        return await self._aio_thread('clear', (retry,))
+
+    async def acull(self, retry=False):
+        """Awaitable `cull`."""
+        return await self._aio_thread('cull', (retry,))
+
+    async def acheck(self, fix=False, retry=False):
+        """Awaitable `check`."""
+        return await self._aio_thread('check', (fix, retry))
+
+    async def avacuum(self, retry=False):
+        """Awaitable `vacuum`."""
+        return await self._aio_thread('vacuum', (retry,))
+
+    async def astats(self, enable=True, reset=False):
+        """Awaitable `stats`."""
+        return await self._aio_thread('stats', (enable, reset))
+
+    async def avolume(self):
+        """Awaitable `volume`."""
+        return await self._aio_thread('volume', ())
+
+    async def alen(self):
+        """Awaitable ``len(cache)``."""
+        return await self._aio_thread('__len__', ())
+
+
+class AsyncCacheMixin(_WholeCacheMixin):
     """The awaitable methods of `Cache` (docs/async.md)."""
 
     # Per instance once used: thread id -> _Txn of its open atransact; the
@@ -500,38 +539,6 @@ class AsyncCacheMixin:
         """Awaitable `Cache.expire`."""
         return await self._aio_thread('expire', (now, retry))
 
-    async def aevict(self, tag, retry=False):
-        """Awaitable `Cache.evict`."""
-        return await self._aio_thread('evict', (tag, retry))
-
-    async def aclear(self, retry=False):
-        """Awaitable `Cache.clear`."""
-        return await self._aio_thread('clear', (retry,))
-
-    async def acull(self, retry=False):
-        """Awaitable `Cache.cull`."""
-        return await self._aio_thread('cull', (retry,))
-
-    async def acheck(self, fix=False, retry=False):
-        """Awaitable `Cache.check`."""
-        return await self._aio_thread('check', (fix, retry))
-
-    async def avacuum(self, retry=False):
-        """Awaitable `Cache.vacuum`."""
-        return await self._aio_thread('vacuum', (retry,))
-
-    async def astats(self, enable=True, reset=False):
-        """Awaitable `Cache.stats`."""
-        return await self._aio_thread('stats', (enable, reset))
-
-    async def avolume(self):
-        """Awaitable `Cache.volume`."""
-        return await self._aio_thread('volume', ())
-
-    async def alen(self):
-        """Awaitable ``len(cache)``."""
-        return await self._aio_thread('__len__', ())
-
     # -- transactions --------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -605,7 +612,7 @@ class AsyncCacheMixin:
             held.__exit__(None, None, None)
 
 
-class AsyncFanoutMixin:
+class AsyncFanoutMixin(_WholeCacheMixin):
     """The awaitable methods of `FanoutCache`: each single-key method is
     its shard's, with FanoutCache's handling of a timed-out lock."""
 
@@ -696,38 +703,6 @@ class AsyncFanoutMixin:
     async def aexpire(self, retry=False, *, now=None):
         """Awaitable `FanoutCache.expire`."""
         return await self._aio_thread_call(functools.partial(self.expire, retry, now=now))
-
-    async def aevict(self, tag, retry=False):
-        """Awaitable `FanoutCache.evict`."""
-        return await self._aio_thread('evict', (tag, retry))
-
-    async def aclear(self, retry=False):
-        """Awaitable `FanoutCache.clear`."""
-        return await self._aio_thread('clear', (retry,))
-
-    async def acull(self, retry=False):
-        """Awaitable `FanoutCache.cull`."""
-        return await self._aio_thread('cull', (retry,))
-
-    async def acheck(self, fix=False, retry=False):
-        """Awaitable `FanoutCache.check`."""
-        return await self._aio_thread('check', (fix, retry))
-
-    async def avacuum(self, retry=False):
-        """Awaitable `FanoutCache.vacuum`."""
-        return await self._aio_thread('vacuum', (retry,))
-
-    async def astats(self, enable=True, reset=False):
-        """Awaitable `FanoutCache.stats`."""
-        return await self._aio_thread('stats', (enable, reset))
-
-    async def avolume(self):
-        """Awaitable `FanoutCache.volume`."""
-        return await self._aio_thread('volume', ())
-
-    async def alen(self):
-        """Awaitable ``len(cache)``."""
-        return await self._aio_thread('__len__', ())
 
     @contextlib.asynccontextmanager
     async def atransact(self, retry=True):
