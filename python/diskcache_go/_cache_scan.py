@@ -51,6 +51,23 @@ def _pairs(items):
     return pairs
 
 
+def _many_keys(keys):
+    """An iterator over the ``keys`` of a get_many, or TypeError when they
+    are a single str or bytes (a common slip: get_many('key')) or not
+    iterable."""
+    if isinstance(keys, (str, bytes)):
+        raise TypeError(
+            'get_many() keys must be an iterable of keys, not a single %s '
+            '(write get_many([key]))' % type(keys).__name__
+        )
+    try:
+        return iter(keys)
+    except TypeError:
+        raise TypeError(
+            'get_many() keys must be an iterable of keys, not %s' % type(keys).__name__
+        ) from None
+
+
 class _ScanMethods:
     """Iteration, the views, bulk calls and check (see the module)."""
 
@@ -295,17 +312,7 @@ class _ScanMethods:
         :raises TypeError: if ``keys`` is a single str or bytes, or not
             iterable
         """
-        if isinstance(keys, (str, bytes)):
-            raise TypeError(
-                'get_many() keys must be an iterable of keys, not a single %s '
-                '(write get_many([key]))' % type(keys).__name__
-            )
-        try:
-            keys = iter(keys)
-        except TypeError:
-            raise TypeError(
-                'get_many() keys must be an iterable of keys, not %s' % type(keys).__name__
-            ) from None
+        keys = _many_keys(keys)
         found = {}
         for key in keys:
             value = self.get(key, ENOVAL, retry=retry)

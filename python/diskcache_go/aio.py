@@ -35,6 +35,7 @@ import time
 from . import _binding as _engine
 from . import _calls, _ffi
 from . import core as _core
+from ._cache_scan import _many_keys
 
 __all__ = [
     'AsyncCacheMixin',
@@ -436,17 +437,7 @@ class AsyncCacheMixin(_WholeCacheMixin):
 
     async def aget_many(self, keys, retry=False):
         """Awaitable `Cache.get_many` (each lookup an `aget`)."""
-        if isinstance(keys, (str, bytes)):
-            raise TypeError(
-                'get_many() keys must be an iterable of keys, not a single %s '
-                '(write get_many([key]))' % type(keys).__name__
-            )
-        try:
-            keys = iter(keys)
-        except TypeError:
-            raise TypeError(
-                'get_many() keys must be an iterable of keys, not %s' % type(keys).__name__
-            ) from None
+        keys = _many_keys(keys)
         found = {}
         for key in keys:
             value = await self.aget(key, _core.ENOVAL, retry=retry)
