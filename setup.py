@@ -339,7 +339,8 @@ if __name__ == "__main__":
         package_dir={"": "python"},
         packages=PACKAGES,
         # py.typed and the .pyi stubs: the package's type information (PEP 561).
-        package_data={"diskcache_go": [LIBRARY, "_dcg.*.so", "_dcg.*.pyd", "py.typed", "*.pyi"]},
+        # The extension is _dcg.abi3.so on Linux and macOS, _dcg.pyd on Windows.
+        package_data={"diskcache_go": [LIBRARY, "_dcg.*.so", "_dcg.pyd", "_dcg.*.pyd", "py.typed", "*.pyi"]},
         include_package_data=False,
         install_requires=["cffi>=1.15"],
         distclass=BinaryDistribution,
@@ -360,6 +361,7 @@ if __name__ == "__main__":
             "Programming Language :: Go",
             "Operating System :: POSIX :: Linux",
             "Operating System :: MacOS",
+            "Operating System :: Microsoft :: Windows",
             "Topic :: Database",
             "Topic :: Software Development :: Libraries",
             "Typing :: Typed",

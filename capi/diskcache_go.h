@@ -49,7 +49,7 @@ extern "C" {
  * functions cgo declares itself, and the Python shim, which calls the
  * library through pointers).
  */
-#define DCG_ABI_VERSION 7
+#define DCG_ABI_VERSION 8
 
 enum {
     DCG_OK = 0,
@@ -338,6 +338,16 @@ int64_t dcg_fds(int32_t *fds, int64_t cap);
 int dcg_file_lock(const unsigned char *path, int64_t pathlen, double timeout, uint64_t *lock);
 /* Releases a lock from dcg_file_lock; DCG_CLOSED for an unknown handle. */
 int dcg_file_unlock(uint64_t lock);
+
+/*
+ * Whether an account other than this process's user (and root; SYSTEM and
+ * Administrators on Windows) could write the file or directory
+ * path[0:pathlen], links followed: 1 with the reason in out (NUL-terminated,
+ * cut to outcap), 0 when none could, or a negated status (-DCG_NOTFOUND for
+ * a missing path) with the error in out. Owner and mode bits on unix, owner
+ * and DACL on Windows (the check the engine makes of each segment).
+ */
+int dcg_others_can_write(const unsigned char *path, int64_t pathlen, unsigned char *out, int64_t outcap);
 
 #endif /* DCG_NO_PROTOTYPES */
 

@@ -14,6 +14,8 @@ A call that finds its handle closed by another thread returns
 knows how.
 """
 
+import errno
+import os
 import pickle
 import sqlite3
 import struct
@@ -407,3 +409,21 @@ def install_fast_path(cls, time_module, pickle_module):
     cls.set = _ffi.fast_method('set', cls.set, cls._fail_out, _ffi.GEN, time_module, pickle_module)
     cls.delete = _ffi.fast_method('delete', cls.delete, cls._fail_out, _ffi.GEN, time_module, pickle_module)
     cls.incr = _ffi.fast_method('incr', cls.incr, cls._fail_out, _ffi.GEN, time_module, pickle_module)
+
+
+def others_can_write(path):
+    """Why an account other than this process's user (and root; SYSTEM and
+    Administrators on Windows) could write the file or folder at ``path``,
+    or None: the engine's check (owner and mode bits on unix, owner and
+    access list on Windows). FileNotFoundError when it is missing."""
+    encoded = os.fsencode(path)
+    out = _ffi.ffi.new('char[]', 1024)
+    status = _ffi.lib().dcg_others_can_write(encoded, len(encoded), out, 1024)
+    text = _ffi.ffi.string(out).decode('utf-8', 'replace')
+    if status == 0:
+        return None
+    if status == 1:
+        return text
+    if status == -_ffi.NOTFOUND:
+        raise FileNotFoundError(errno.ENOENT, text, path)
+    raise OSError(errno.EIO, text or 'the engine could not check who may write it', path)

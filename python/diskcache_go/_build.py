@@ -28,8 +28,10 @@ import time
 #: The oldest Go release that can build the project (go.mod says ``go 1.22``).
 MIN_GO = (1, 22)
 
-#: Base name of the shared library, without the platform suffix.
+#: Base name of the shared library, without the platform suffix (Windows
+#: DLLs take no "lib" prefix: diskcache_go.dll, as tests/wine/run.sh names it).
 LIBRARY_BASENAME = "libdiskcache_go"
+WINDOWS_BASENAME = "diskcache_go"
 
 #: Go package (relative to the module root) that holds the C exports.
 CAPI_PACKAGE = "./capi"
@@ -52,6 +54,27 @@ CC_NEEDED = (
     "extension; install one (apt-get install gcc, dnf install gcc, apk add "
     "build-base, or xcode-select --install on macOS) or set $CC to it ({why})."
 )
+# On Windows cgo needs gcc (MSVC can not build Go's c-shared DLL); the
+# extension is compiled by MSVC, which setuptools finds itself
+# (EXTENSION_CC_NEEDED_WINDOWS when it can not).
+CC_NEEDED_WINDOWS = (
+    "diskcache-go needs a C compiler for cgo: Go builds its DLL with gcc, not "
+    "MSVC; install mingw-w64's gcc (MSYS2: pacman -S mingw-w64-ucrt-x86_64-gcc, "
+    "then put its bin folder on PATH) or set $CC to it ({why})."
+)
+
+EXTENSION_CC_NEEDED_WINDOWS = (
+    "diskcache-go's cffi extension is compiled with MSVC on Windows; install "
+    "the Microsoft C++ Build Tools (https://visualstudio.microsoft.com/"
+    "visual-cpp-build-tools/, workload \"Desktop development with C++\") ({why})."
+)
+
+
+def cc_needed(why, platform=None):
+    """The sentence saying which C compiler to install, for *platform*."""
+    platform = sys.platform if platform is None else platform
+    text = CC_NEEDED_WINDOWS if platform.startswith("win") else CC_NEEDED
+    return text.format(why=why)
 DOWNLOAD_FAILED = (
     "Go could not download the module{s} {modules} that diskcache-go needs; "
     "set GOPROXY (and HTTPS_PROXY if you are behind an HTTP proxy) so that Go "
@@ -97,8 +120,10 @@ def library_suffix(platform=None):
 
 
 def library_filename(platform=None):
-    """Return the file name of the shared library, e.g. ``libdiskcache_go.so``."""
-    return LIBRARY_BASENAME + library_suffix(platform)
+    """Return the file name of the shared library: ``libdiskcache_go.so``,
+    ``libdiskcache_go.dylib`` or ``diskcache_go.dll``."""
+    suffix = library_suffix(platform)
+    return (WINDOWS_BASENAME if suffix == ".dll" else LIBRARY_BASENAME) + suffix
 
 
 def find_module_root(start=None):
@@ -206,7 +231,7 @@ def check_c_compiler(go, env=None):
             why = "CC=%s, which was not found" % explicit
         else:
             why = "%s, the compiler Go uses by default, is not on PATH" % program
-        raise BuildError(CC_NEEDED.format(why=why))
+        raise BuildError(cc_needed(why))
     return cc
 
 
@@ -281,6 +306,12 @@ def build_library(outdir, module_root=None, go=None, verbose=True):
     # c-shared needs cgo; say so explicitly so that Go does not quietly turn
     # cgo off when it finds no C compiler (check_c_compiler reports that).
     env["CGO_ENABLED"] = "1"
+    if sys.platform.startswith("win") and not env.get("CC", "").strip():
+        # Go's default CC is "gcc"; mingw-w64's own name for it is taken
+        # first where both are on PATH (an MSYS2 or a cross toolchain).
+        mingw = shutil.which("x86_64-w64-mingw32-gcc", path=env.get("PATH"))
+        if mingw is not None:
+            env["CC"] = mingw
     check_c_compiler(go, env)
 
     outdir = os.path.abspath(outdir)
@@ -318,7 +349,7 @@ def build_library(outdir, module_root=None, go=None, verbose=True):
         if modules:
             sentence = download_error(modules)
         elif "C compiler" in output:
-            sentence = CC_NEEDED.format(why="go build could not run it")
+            sentence = cc_needed("go build could not run it")
         else:
             sentence = "go build of the diskcache-go shared library failed (exit %d)." % status
         raise BuildError("%s\ngo build's output:\n%s" % (sentence, output.rstrip()))
@@ -392,7 +423,8 @@ def build_extension(outdir, verbose=True, werror=False):
         if re.search(r"command '?[^']*'? failed|not found|No such file or directory", text) and (
             "command" in text or "compiler" in text
         ):
-            raise BuildError("%s\n%s" % (CC_NEEDED.format(why="compiling the extension failed"), text)) from None
+            needed = EXTENSION_CC_NEEDED_WINDOWS if sys.platform.startswith("win") else CC_NEEDED
+            raise BuildError("%s\n%s" % (needed.format(why="compiling the extension failed"), text)) from None
         raise BuildError("compiling the diskcache-go extension failed: %s" % text) from None
     if verbose:
         say("built %s in %.0f s" % (built, time.monotonic() - start))

@@ -39,7 +39,9 @@ except ImportError as _error:  # pragma: no cover - a broken install
 # against the header).
 ABI_VERSION = _C.DCG_ABI_VERSION
 
-# The library's file name by platform, as the build names it.
+# The library's file name by platform, as the build names it. It is loaded
+# by its full path (on Windows with LOAD_WITH_ALTERED_SEARCH_PATH, _c/library.c),
+# and Go's DLL needs only system DLLs: no os.add_dll_directory is needed.
 LIBNAME = library_filename()
 
 LIBPATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBNAME)
@@ -308,7 +310,10 @@ def _after_fork_child():
     _local.__dict__.clear()
 
 
-if hasattr(os, 'register_at_fork'):
+# Only where processes fork (not on Windows, which has neither os.fork nor
+# os.register_at_fork, and where dcg_fds would list HANDLEs, which os.close
+# must never be given).
+if hasattr(os, 'fork') and hasattr(os, 'register_at_fork'):
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
 
 

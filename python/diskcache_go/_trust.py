@@ -8,7 +8,6 @@ import errno
 import os
 import os.path as op
 import pickle
-import pwd
 import re
 import stat
 import struct
@@ -16,6 +15,12 @@ import tempfile
 import time
 
 from ._settings import _ENGINE_PREFIX, _VALUE_DIR
+
+# Windows has no uids, owners in stat results or mode bits: there the
+# engine judges each path by its owner and access list (_engine_risk).
+_WINDOWS = os.name == 'nt'
+if not _WINDOWS:
+    import pwd
 
 
 # Bytes of the HMAC-SHA256 tag appended to pickles when a secret is set.
@@ -86,6 +91,27 @@ class UntrustedDataError(pickle.UnpicklingError):
 # these can not change their owner or mode either. A POSIX ACL granting
 # someone write shows in the group bits (as its mask). Root is trusted:
 # it can write anything anyway.
+#
+# On Windows the same files and folders are checked (the directory, the
+# engine's files, value folders and pickles' files), each by the engine's
+# check of its owner and access list (core/owner_windows.go): shared when
+# an account other than yours, SYSTEM and Administrators owns it or is
+# granted write. The folders above the cache directory are not walked:
+# Windows grants the right to replace a folder's entry through the
+# folder's own access list and its parent's "delete child" right, which
+# this check does not model; SECURITY.md says so.
+
+
+def _euid():
+    """This process's effective uid; None on Windows, which has none."""
+    return None if _WINDOWS else os.geteuid()
+
+
+def _engine_risk(path):
+    """Why another account could write ``path``, by the engine's check
+    (Windows' owner and access list), or None."""
+    from . import _binding
+    return _binding.others_can_write(path)
 
 
 def _user(uid):
@@ -98,7 +124,10 @@ def _user(uid):
 
 def _write_risk(path, st, uid):
     """Why a user other than ``uid`` and root could write ``path`` (``st``
-    is its stat), or None."""
+    is its stat), or None. On Windows (``uid`` None) the engine decides,
+    and ``st`` only says the path existed."""
+    if uid is None:
+        return _engine_risk(path)
     if st.st_uid != uid and st.st_uid != 0:
         return '%s is owned by %s, not by %s' % (
             path, _user(st.st_uid), 'root' if uid == 0 else 'you (uid %d) or root' % uid)
@@ -112,7 +141,12 @@ def _write_risk(path, st, uid):
 def _lookup_risk(directory, uid):
     """Walk the lookup of ``directory`` as the kernel does (symbolic links
     followed); returns (why another user could make it name another
-    directory, or None; the directory it names; that directory's stat)."""
+    directory, or None; the directory it names; that directory's stat).
+    On Windows (``uid`` None) there is no walk: the directory's real path
+    and stat."""
+    if uid is None:
+        real = op.realpath(directory)
+        return None, real, os.stat(real)
     path = directory if op.isabs(directory) else op.join(os.getcwd(), directory)
     todo = [part for part in path.split(os.sep) if part][::-1]
     cur, st = os.sep, None
@@ -224,7 +258,7 @@ class _Trust:
         self.declared = _declared_trusted(self.directory, setting)
         self.folders[:] = bytes(256)
         self.checked.clear()
-        self.reason = None if self.declared else _directory_risk(self.directory, os.geteuid())
+        self.reason = None if self.declared else _directory_risk(self.directory, _euid())
 
     @property
     def refusing(self):
@@ -243,7 +277,7 @@ class _Trust:
         file itself, before a pickle read from it is unpickled."""
         if self.declared or self.reason is not None:
             return
-        uid = os.geteuid()
+        uid = _euid()
         parts = filename.split('/')
         rel = ''
         for part in parts[:-1]:
@@ -251,14 +285,15 @@ class _Trust:
             stock = len(rel) == 2 and _VALUE_DIR.match(rel)
             if (stock and self.folders[int(rel, 16)]) or rel in self.checked:
                 continue
-            reason = self._risk(op.join(self.directory, rel), uid)
+            reason = self._risk(op.join(self.directory, *rel.split('/')), uid)
             if reason is not None:
                 return self._found(reason)
             if stock:
                 self.folders[int(rel, 16)] = 1
             else:
                 self.checked.add(rel)
-        reason = self._risk(op.join(self.directory, filename), uid)
+        # The engine's '/' becomes the OS's separator (a backslash on Windows).
+        reason = self._risk(op.join(self.directory, *parts), uid)
         if reason is not None:
             self._found(reason)
 
@@ -275,7 +310,7 @@ class _Trust:
         """The engine read a segment another user could have written."""
         if self.declared or self.reason is not None:
             return
-        reason = _directory_risk(self.directory, os.geteuid())
+        reason = _directory_risk(self.directory, _euid())
         self._found(reason or 'a segment file that another user could have written was read '
                               '(it is gone now)')
 
@@ -327,7 +362,9 @@ def _make_id(directory, path, mode):
     fd, tmp = tempfile.mkstemp(prefix=_ID_FILE + '.', dir=directory)
     try:
         # Readable by whoever may read the cache: they need it to check tags.
-        os.fchmod(fd, mode)
+        # (Windows has no fchmod: the file takes the folder's access list.)
+        if hasattr(os, 'fchmod'):
+            os.fchmod(fd, mode)
         os.write(fd, text)
         os.fsync(fd)
         os.close(fd)
@@ -371,7 +408,7 @@ def _read_secret_file(path, source):
     owner (you or root) can write, through folders only they can write:
     whoever can write it chooses the secret."""
     path = op.expanduser(os.fsdecode(path))
-    uid = os.geteuid()
+    uid = _euid()
     try:
         reason, real, _ = _lookup_risk(path, uid)
         if reason is None:

@@ -39,7 +39,7 @@ def _renew_locks():
         cache._lock = threading.RLock()
 
 
-if hasattr(os, 'register_at_fork'):
+if hasattr(os, 'fork') and hasattr(os, 'register_at_fork'):  # not on Windows
     os.register_at_fork(after_in_child=_renew_locks)
 
 

@@ -449,7 +449,7 @@ def _load_setup():
 LIBRARY_NAMES = [
     ('linux', 'libdiskcache_go.so'),
     ('darwin', 'libdiskcache_go.dylib'),
-    ('win32', 'libdiskcache_go.dll'),
+    ('win32', 'diskcache_go.dll'),
 ]
 
 

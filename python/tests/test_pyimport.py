@@ -527,6 +527,7 @@ def test_processes_opening_at_once_all_see_everything(tmp_path, big_sources, kin
         assert sum(report['warned'] for report in reports) == 1
 
 
+@pytest.mark.skipif(not hasattr(signal, 'SIGKILL'), reason='needs SIGKILL (POSIX)')
 def test_kill_during_import(tmp_path, big_sources):
     src, expected = big_sources['Cache']
     before = source_digest(src)

@@ -39,8 +39,10 @@
 #define DCG_NO_PROTOTYPES
 #include "diskcache_go.h"
 
-/* Functions shared between the extension's files stay inside it. */
-#if defined(__GNUC__)
+/* Functions shared between the extension's files stay inside it. A
+   Windows DLL exports only what is declared dllexport, and PE has no
+   visibility attribute (mingw's gcc warns about it). */
+#if defined(__GNUC__) && !defined(_WIN32)
 #define DCG_INTERNAL __attribute__((visibility("hidden")))
 #else
 #define DCG_INTERNAL
@@ -84,6 +86,14 @@ DCG_INTERNAL int dcg_runtime(int64_t *out);
 DCG_INTERNAL int64_t dcg_fds(int32_t *fds, int64_t cap);
 DCG_INTERNAL int dcg_file_lock(char *path, int64_t pathlen, double timeout, uint64_t *lock);
 DCG_INTERNAL int dcg_file_unlock(uint64_t lock);
+DCG_INTERNAL int dcg_others_can_write(char *path, int64_t pathlen, char *out, int64_t outcap);
+
+#ifdef _WIN32
+#include <wchar.h>
+/* The UTF-8 path (what os.fsencode makes on Windows) as a new wide
+   string for the W functions, or NULL with errno set (library.c). */
+DCG_INTERNAL wchar_t *dcg_widen(const char *utf8);
+#endif
 
 /* Points every wrapper at the library file at path; 0, or -1 with the
    reason in err. */

@@ -4,13 +4,48 @@
  */
 #include "dcg_ext.h"
 
-#include <pthread.h>
 #include <stdlib.h>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
 
 PyObject *str_loads, *str_key, *str_fast, *str_time;
 
 /* Each thread's result buffer, freed when the thread exits (a server that
-   starts a thread per request must not keep 64 KiB per dead thread). */
+   starts a thread per request must not keep 64 KiB per dead thread). The
+   system's thread-local slots do that, with a destructor: a pthread key on
+   POSIX, a fiber-local slot on Windows (its callback runs at thread exit,
+   as a pthread key's destructor does). CPython's Py_tss_t and C11
+   _Thread_local have no destructor, so they would keep the buffer. */
+#ifdef _WIN32
+static DWORD fast_key = FLS_OUT_OF_INDEXES;
+static INIT_ONCE fast_once = INIT_ONCE_STATIC_INIT;
+
+static VOID NTAPI fast_free(PVOID buf) { free(buf); }
+
+static BOOL CALLBACK fast_key_make(PINIT_ONCE once, PVOID param, PVOID *context) {
+    (void)once, (void)param, (void)context;
+    fast_key = FlsAlloc(fast_free);
+    return TRUE;
+}
+
+unsigned char *fast_buffer(void) {
+    unsigned char *buf;
+    InitOnceExecuteOnce(&fast_once, fast_key_make, NULL, NULL);
+    if (fast_key == FLS_OUT_OF_INDEXES)
+        return NULL;
+    buf = (unsigned char *)FlsGetValue(fast_key);
+    if (buf == NULL && (buf = malloc(DCG_FAST_BUF)) != NULL && !FlsSetValue(fast_key, buf)) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+#else
 static pthread_key_t fast_key;
 static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
 static int fast_key_ok;
@@ -29,6 +64,7 @@ unsigned char *fast_buffer(void) {
     }
     return buf;
 }
+#endif
 
 /* loads(b), or pickle.loads from pickle_mod's dict when loads is NULL (a
    patched one is followed, and held while it runs); steals b. */

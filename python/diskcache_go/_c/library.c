@@ -8,12 +8,24 @@
  * so _ffi.py loads a fresh copy there and dcg_load repoints the wrappers.
  * The wrappers take byte buffers as char *, as the cdef declares them, so
  * that Python bytes pass without a copy.
+ *
+ * The loader is the system's: dlopen/dlsym on POSIX, LoadLibraryExW/
+ * GetProcAddress on Windows (the path, UTF-8 from Python, made wide so
+ * that any name loads whatever the ANSI code page).
  */
 #include "dcg_ext.h"
 
-#include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 static int (*p_dcg_version)(void);
 static int (*p_dcg_open)(char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, int policy, double timeout, int file_mode, int dir_mode, int flags, int64_t compress_above, uint64_t *handle, char *out, int64_t outcap);
@@ -37,6 +49,7 @@ static int (*p_dcg_runtime)(int64_t *out);
 static int64_t (*p_dcg_fds)(int32_t *fds, int64_t cap);
 static int (*p_dcg_file_lock)(char *path, int64_t pathlen, double timeout, uint64_t *lock);
 static int (*p_dcg_file_unlock)(uint64_t lock);
+static int (*p_dcg_others_can_write)(char *path, int64_t pathlen, char *out, int64_t outcap);
 
 int dcg_version(void) {
     return p_dcg_version();
@@ -126,10 +139,81 @@ int dcg_file_unlock(uint64_t lock) {
     return p_dcg_file_unlock(lock);
 }
 
+int dcg_others_can_write(char *path, int64_t pathlen, char *out, int64_t outcap) {
+    return p_dcg_others_can_write(path, pathlen, out, outcap);
+}
+
+#ifdef _WIN32
+typedef HMODULE dcg_library;
+
+/* Writes the text of Windows error code to err, after what. */
+static void windows_error(const char *what, DWORD code, char *err, int64_t errcap) {
+    char text[256];
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, text,
+                             (DWORD)sizeof text, NULL);
+    while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n' || text[n - 1] == ' '))
+        n--;
+    text[n] = 0;
+    snprintf(err, (size_t)errcap, "%s (Windows error %lu: %s)", what, (unsigned long)code, text);
+}
+
+wchar_t *dcg_widen(const char *utf8) {
+    wchar_t *wide;
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
+    if (n <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if ((wide = (wchar_t *)malloc((size_t)n * sizeof *wide)) == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, wide, n);
+    return wide;
+}
+
+/* Loads the DLL at the UTF-8 path. LOAD_WITH_ALTERED_SEARCH_PATH makes
+   Windows look for the DLL's own dependencies in its folder first. */
+static dcg_library open_library(const char *path, char *err, int64_t errcap) {
+    HMODULE h;
+    wchar_t *wide = dcg_widen(path);
+    if (wide == NULL) {
+        snprintf(err, (size_t)errcap, "the library path %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    h = LoadLibraryExW(wide, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+    if (h == NULL)
+        windows_error("LoadLibraryExW failed", GetLastError(), err, errcap);
+    free(wide);
+    return h;
+}
+
+static void *library_symbol(dcg_library h, const char *name) {
+    /* FARPROC to a data pointer: resolve() copies it into the typed slot. */
+    FARPROC f = GetProcAddress(h, name);
+    void *sym;
+    memcpy(&sym, &f, sizeof sym);
+    return sym;
+}
+#else
+typedef void *dcg_library;
+
+static dcg_library open_library(const char *path, char *err, int64_t errcap) {
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        snprintf(err, (size_t)errcap, "%s", dlerror());
+    return h;
+}
+
+static void *library_symbol(dcg_library h, const char *name) {
+    return dlsym(h, name);
+}
+#endif
+
 /* Resolves name in the library h into *slot; 0, or -1 with the reason in
    err. */
-static int resolve(void *h, const char *name, void *slot, size_t size, char *err, int64_t errcap) {
-    void *sym = dlsym(h, name);
+static int resolve(dcg_library h, const char *name, void *slot, size_t size, char *err, int64_t errcap) {
+    void *sym = library_symbol(h, name);
     if (sym == NULL) {
         snprintf(err, (size_t)errcap, "missing symbol %s", name);
         return -1;
@@ -142,11 +226,9 @@ static int resolve(void *h, const char *name, void *slot, size_t size, char *err
 /* Loads the library at path and points every function at it. The previous
    copy (if any) stays mapped: in a forked child it must never run again. */
 int dcg_load(char *path, char *err, int64_t errcap) {
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL) {
-        snprintf(err, (size_t)errcap, "%s", dlerror());
+    dcg_library h = open_library(path, err, errcap);
+    if (h == NULL)
         return -1;
-    }
 #define DCG_RESOLVE(name) \
     if (resolve(h, #name, &p_##name, sizeof p_##name, err, errcap) != 0) \
         return -1
@@ -172,6 +254,7 @@ int dcg_load(char *path, char *err, int64_t errcap) {
     DCG_RESOLVE(dcg_fds);
     DCG_RESOLVE(dcg_file_lock);
     DCG_RESOLVE(dcg_file_unlock);
+    DCG_RESOLVE(dcg_others_can_write);
 #undef DCG_RESOLVE
     return 0;
 }

@@ -7,13 +7,64 @@
  * current form whose CRC matches, a private file and folder for a pickle)
  * and hands every other case to Disk.fetch through the general path, so
  * that each unusual case is judged in one place.
+ *
+ * Files are read through the C library's descriptors: open, fstat and
+ * pread on POSIX; on Windows the CRT's _wopen (the UTF-8 path made wide),
+ * _fstat64, and _lseeki64 + _read (the descriptor is this call's alone, so
+ * a seek before each read does what pread does).
  */
 #include "dcg_ext.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+
+#ifdef _WIN32
+#include <io.h>
+#include <stdlib.h>
+
+typedef struct _stat64 file_stat;
+#define file_fstat _fstat64
+#define file_close _close
+#define FILE_IS_REGULAR(m) (((m) & _S_IFMT) == _S_IFREG)
+/* The separator put between the directory and a value file's name, and
+   in place of the name's '/': a path given with the \\?\ prefix takes no
+   '/'. */
+#define DCG_SEP '\\'
+
+static int file_open(const char *path) {
+    wchar_t *wide = dcg_widen(path);
+    int fd;
+    if (wide == NULL)
+        return -1; /* errno set */
+    fd = _wopen(wide, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+    free(wide);
+    return fd;
+}
+
+static long long file_read_at(int fd, char *buf, size_t n, long long off) {
+    if (_lseeki64(fd, off, SEEK_SET) < 0)
+        return -1;
+    /* n is at most DCG_READ_PIECE: it fits _read's unsigned int. */
+    return _read(fd, buf, (unsigned int)n);
+}
+#else
+#include <unistd.h>
+
+typedef struct stat file_stat;
+#define file_fstat fstat
+#define file_close close
+#define FILE_IS_REGULAR(m) S_ISREG(m)
+#define DCG_SEP '/'
+
+/* O_NONBLOCK: a FIFO put in a value file's place must not hang the open;
+   the plain read of the caller behaves as before for it. */
+static int file_open(const char *path) { return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); }
+
+static long long file_read_at(int fd, char *buf, size_t n, long long off) {
+    return (long long)pread(fd, buf, n, (off_t)off);
+}
+#endif
 
 /* _read_file(path): (contents, crc) of a value file, read with one open,
    fstat and a pread per 256 KiB into the bytes object it returns, each
@@ -32,18 +83,18 @@ typedef struct {
 
 static int read_pieces(FileRead *r) {
     char extra;
-    ssize_t n;
+    long long n;
     while (r->got < r->size) {
         Py_ssize_t want = r->size - r->got;
-        n = pread(r->fd, r->buf + r->got, (size_t)(want < DCG_READ_PIECE ? want : DCG_READ_PIECE), (off_t)r->got);
+        n = file_read_at(r->fd, r->buf + r->got, (size_t)(want < DCG_READ_PIECE ? want : DCG_READ_PIECE), r->got);
         if (n < 0)
             return -1;
         if (n == 0)
             return 0; /* shorter than fstat said */
         r->crc = dcg_crc32(r->crc, r->buf + r->got, (int64_t)n);
-        r->got += n;
+        r->got += (Py_ssize_t)n;
     }
-    if ((n = pread(r->fd, &extra, 1, (off_t)r->size)) < 0)
+    if ((n = file_read_at(r->fd, &extra, 1, r->size)) < 0)
         return -1;
     r->whole = n == 0;
     return 0;
@@ -64,16 +115,14 @@ static void file_error(const char *cpath, PyObject *path) {
    it is not a regular file or changed size while being read (the caller
    reads it the plain way); -1 with an error set. */
 static int read_value_file(const char *cpath, PyObject *path, PyObject **data, uint32_t *crc,
-                           struct stat *stp) {
+                           file_stat *stp) {
     FileRead r = {-1, NULL, 0, 0, 0, 0};
-    struct stat st;
+    file_stat st;
     int rc, err = 0, ret = -1;
     *data = NULL;
     Py_BEGIN_ALLOW_THREADS
-    /* O_NONBLOCK: a FIFO put in a value file's place must not hang the
-       open; the plain read of the caller behaves as before for it. */
-    r.fd = open(cpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (r.fd < 0 || fstat(r.fd, &st) != 0)
+    r.fd = file_open(cpath);
+    if (r.fd < 0 || file_fstat(r.fd, &st) != 0)
         err = errno;
     Py_END_ALLOW_THREADS
     if (err != 0) {
@@ -81,7 +130,7 @@ static int read_value_file(const char *cpath, PyObject *path, PyObject **data, u
         file_error(cpath, path);
         goto done;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!FILE_IS_REGULAR(st.st_mode)) {
         ret = 1;
         goto done;
     }
@@ -114,7 +163,7 @@ static int read_value_file(const char *cpath, PyObject *path, PyObject **data, u
     }
 done:
     if (r.fd >= 0)
-        close(r.fd);
+        file_close(r.fd);
     if (ret != 0)
         Py_CLEAR(*data);
     return ret;
@@ -183,7 +232,7 @@ PyObject *fast_file_value(PyObject *dir, PyObject *folders, PyObject *pickle_mod
     Py_ssize_t dl;
     PyObject *data = NULL;
     uint32_t crc = 0;
-    struct stat st;
+    file_stat st;
     int rc, check = folders != Py_None;
     if (hdr == NULL || !PyBytes_Check(dir) || (check && (!PyByteArray_Check(folders) || PyByteArray_Size(folders) != 256)))
         Py_RETURN_NOTIMPLEMENTED;
@@ -201,9 +250,17 @@ PyObject *fast_file_value(PyObject *dir, PyObject *folders, PyObject *pickle_mod
     if (dl + 1 + (Py_ssize_t)flen + 1 > (Py_ssize_t)sizeof path)
         Py_RETURN_NOTIMPLEMENTED;
     memcpy(path, d, (size_t)dl);
-    path[dl] = '/';
+    path[dl] = DCG_SEP;
     memcpy(path + dl + 1, hdr + DCG_RESULT_DATA + tlen, (size_t)flen);
     path[dl + 1 + flen] = 0;
+    path[dl + 3] = DCG_SEP; /* the name's '/' (summed_name_crc checked where it is) */
+#ifdef _WIN32
+    /* No owner or mode bits to read here: a pickle that may have to be
+       refused is judged by the Python layer, which asks the engine for
+       the folder's and the file's access lists (_trust.py). */
+    if (check && mode == DCG_VALUE_PICKLE)
+        Py_RETURN_NOTIMPLEMENTED;
+#else
     if (check && mode == DCG_VALUE_PICKLE) {
         /* The folder: the name's first two characters, lowercase hex
            (summed_name_crc checked them), checked once per open as
@@ -219,12 +276,13 @@ PyObject *fast_file_value(PyObject *dir, PyObject *folders, PyObject *pickle_mod
             int private_dir;
             path[dl + 3] = 0;
             private_dir = stat(path, &fst) == 0 && (fst.st_uid == 0 || fst.st_uid == geteuid()) && (fst.st_mode & 022) == 0;
-            path[dl + 3] = '/';
+            path[dl + 3] = DCG_SEP;
             if (!private_dir)
                 Py_RETURN_NOTIMPLEMENTED; /* Python says why */
             *seen = 1;
         }
     }
+#endif
     rc = read_value_file(path, NULL, &data, &crc, &st);
     if (rc < 0) {
         /* An interrupt or a lack of memory is the caller's; an OSError
@@ -239,12 +297,14 @@ PyObject *fast_file_value(PyObject *dir, PyObject *folders, PyObject *pickle_mod
     }
     if (mode == DCG_VALUE_BINARY)
         return data;
+#ifndef _WIN32
     /* The file as it was read (fstat of the descriptor): the owner's or
        root's, and writable by no one else. */
     if (check && ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022) != 0)) {
         Py_DECREF(data);
         Py_RETURN_NOTIMPLEMENTED;
     }
+#endif
     return unpickle(data, NULL, pickle_mod);
 }
 
