@@ -54,39 +54,43 @@
 PyAPI_FUNC(const char *) PyUnicode_AsUTF8AndSize(PyObject *unicode, Py_ssize_t *size);
 #endif
 
-/* library.c: the wrappers cffi's module calls (the cdef is made from
-   capi/diskcache_go.h, with byte buffers as char * so that Python bytes
-   pass without a copy), and the pointers they call through. */
-DCG_INTERNAL int dcg_version(void);
-DCG_INTERNAL int dcg_open(char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, int policy,
-                          double timeout, int file_mode, int dir_mode, int flags, int64_t compress_above,
-                          uint64_t *handle, char *out, int64_t outcap);
-DCG_INTERNAL uint32_t dcg_crc32(uint32_t seed, char *buf, int64_t n);
-DCG_INTERNAL int dcg_mode(uint64_t handle);
-DCG_INTERNAL int dcg_close(uint64_t handle);
-DCG_INTERNAL int dcg_limits(uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy);
-DCG_INTERNAL int dcg_get(uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out,
-                         int64_t outcap);
-DCG_INTERNAL int64_t dcg_getv(uint64_t handle, int kind, char *key, int64_t klen, double now, int flags,
-                              char *out, int64_t outcap);
-DCG_INTERNAL int dcg_contains(uint64_t handle, int kind, char *key, int64_t klen, double now);
-DCG_INTERNAL int dcg_info(uint64_t handle, int64_t *info);
-DCG_INTERNAL int dcg_reset_stats(uint64_t handle);
-DCG_INTERNAL int dcg_hit_was_miss(uint64_t handle);
-DCG_INTERNAL int dcg_keys(uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound, int reverse,
-                          int max, char *out, int64_t outcap);
-DCG_INTERNAL int dcg_keys_sorted(uint64_t handle, int has_after, int kind, char *key, int64_t klen,
-                                 int reverse, int max, char *out, int64_t outcap);
-DCG_INTERNAL int dcg_write(uint64_t handle, int op, char *req, int64_t reqlen, char *out, int64_t outcap);
-DCG_INTERNAL int dcg_check(uint64_t handle, uint64_t owner, double timeout, int fix, char *out,
-                           int64_t outcap);
-DCG_INTERNAL int dcg_filesystem(uint64_t handle, char *out, int64_t outcap);
-DCG_INTERNAL int dcg_repair_note(uint64_t handle, char *out, int64_t outcap);
-DCG_INTERNAL int dcg_runtime(int64_t *out);
-DCG_INTERNAL int64_t dcg_fds(int32_t *fds, int64_t cap);
-DCG_INTERNAL int dcg_file_lock(char *path, int64_t pathlen, double timeout, uint64_t *lock);
-DCG_INTERNAL int dcg_file_unlock(uint64_t lock);
-DCG_INTERNAL int dcg_others_can_write(char *path, int64_t pathlen, char *out, int64_t outcap);
+/* Every export of the Go library the extension calls, once: return type,
+   name, parameters, arguments. library.c makes from it a pointer, a
+   wrapper and a lookup for each; the declarations below are the wrappers
+   cffi's module calls. They are capi/diskcache_go.h's prototypes with
+   byte buffers as char *, as the cdef made from that header declares
+   them (so that Python bytes pass without a copy): the generated module
+   includes this file, so a prototype that disagrees with the header's
+   fails to compile, and a function missing here is an implicit
+   declaration (an error under -Werror) and an unresolved symbol. */
+#define DCG_EXPORTS(X) \
+    X(int, dcg_version, (void), ()) \
+    X(int, dcg_open, (char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, int policy, double timeout, int file_mode, int dir_mode, int flags, int64_t compress_above, uint64_t *handle, char *out, int64_t outcap), (dir, dirlen, size_limit, cull_limit, policy, timeout, file_mode, dir_mode, flags, compress_above, handle, out, outcap)) \
+    X(uint32_t, dcg_crc32, (uint32_t seed, char *buf, int64_t n), (seed, buf, n)) \
+    X(int, dcg_mode, (uint64_t handle), (handle)) \
+    X(int, dcg_close, (uint64_t handle), (handle)) \
+    X(int, dcg_limits, (uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy), (handle, size_limit, cull_limit, policy)) \
+    X(int, dcg_get, (uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out, int64_t outcap), (handle, kind, key, klen, now, flags, out, outcap)) \
+    X(int64_t, dcg_getv, (uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out, int64_t outcap), (handle, kind, key, klen, now, flags, out, outcap)) \
+    X(int, dcg_contains, (uint64_t handle, int kind, char *key, int64_t klen, double now), (handle, kind, key, klen, now)) \
+    X(int, dcg_info, (uint64_t handle, int64_t *info), (handle, info)) \
+    X(int, dcg_reset_stats, (uint64_t handle), (handle)) \
+    X(int, dcg_hit_was_miss, (uint64_t handle), (handle)) \
+    X(int, dcg_keys, (uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound, int reverse, int max, char *out, int64_t outcap), (handle, cur_id, cur_rowid, bound, reverse, max, out, outcap)) \
+    X(int, dcg_keys_sorted, (uint64_t handle, int has_after, int kind, char *key, int64_t klen, int reverse, int max, char *out, int64_t outcap), (handle, has_after, kind, key, klen, reverse, max, out, outcap)) \
+    X(int, dcg_write, (uint64_t handle, int op, char *req, int64_t reqlen, char *out, int64_t outcap), (handle, op, req, reqlen, out, outcap)) \
+    X(int, dcg_check, (uint64_t handle, uint64_t owner, double timeout, int fix, char *out, int64_t outcap), (handle, owner, timeout, fix, out, outcap)) \
+    X(int, dcg_filesystem, (uint64_t handle, char *out, int64_t outcap), (handle, out, outcap)) \
+    X(int, dcg_repair_note, (uint64_t handle, char *out, int64_t outcap), (handle, out, outcap)) \
+    X(int, dcg_runtime, (int64_t *out), (out)) \
+    X(int64_t, dcg_fds, (int32_t *fds, int64_t cap), (fds, cap)) \
+    X(int, dcg_file_lock, (char *path, int64_t pathlen, double timeout, uint64_t *lock), (path, pathlen, timeout, lock)) \
+    X(int, dcg_file_unlock, (uint64_t lock), (lock)) \
+    X(int, dcg_others_can_write, (char *path, int64_t pathlen, char *out, int64_t outcap), (path, pathlen, out, outcap))
+
+#define DCG_DECLARE(ret, name, params, args) DCG_INTERNAL ret name params;
+DCG_EXPORTS(DCG_DECLARE)
+#undef DCG_DECLARE
 
 #ifdef _WIN32
 #include <wchar.h>

@@ -27,121 +27,16 @@
 #include <dlfcn.h>
 #endif
 
-static int (*p_dcg_version)(void);
-static int (*p_dcg_open)(char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, int policy, double timeout, int file_mode, int dir_mode, int flags, int64_t compress_above, uint64_t *handle, char *out, int64_t outcap);
-static uint32_t (*p_dcg_crc32)(uint32_t seed, char *buf, int64_t n);
-static int (*p_dcg_mode)(uint64_t handle);
-static int (*p_dcg_close)(uint64_t handle);
-static int (*p_dcg_limits)(uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy);
-static int (*p_dcg_get)(uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out, int64_t outcap);
-static int64_t (*p_dcg_getv)(uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out, int64_t outcap);
-static int (*p_dcg_contains)(uint64_t handle, int kind, char *key, int64_t klen, double now);
-static int (*p_dcg_info)(uint64_t handle, int64_t *info);
-static int (*p_dcg_reset_stats)(uint64_t handle);
-static int (*p_dcg_hit_was_miss)(uint64_t handle);
-static int (*p_dcg_keys)(uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound, int reverse, int max, char *out, int64_t outcap);
-static int (*p_dcg_keys_sorted)(uint64_t handle, int has_after, int kind, char *key, int64_t klen, int reverse, int max, char *out, int64_t outcap);
-static int (*p_dcg_write)(uint64_t handle, int op, char *req, int64_t reqlen, char *out, int64_t outcap);
-static int (*p_dcg_check)(uint64_t handle, uint64_t owner, double timeout, int fix, char *out, int64_t outcap);
-static int (*p_dcg_filesystem)(uint64_t handle, char *out, int64_t outcap);
-static int (*p_dcg_repair_note)(uint64_t handle, char *out, int64_t outcap);
-static int (*p_dcg_runtime)(int64_t *out);
-static int64_t (*p_dcg_fds)(int32_t *fds, int64_t cap);
-static int (*p_dcg_file_lock)(char *path, int64_t pathlen, double timeout, uint64_t *lock);
-static int (*p_dcg_file_unlock)(uint64_t lock);
-static int (*p_dcg_others_can_write)(char *path, int64_t pathlen, char *out, int64_t outcap);
+/* The library's functions (dcg_ext.h's DCG_EXPORTS): a pointer each, set
+   by dcg_load, and the wrapper that calls through it. */
+#define DCG_POINTER(ret, name, params, args) static ret(*p_##name) params;
+DCG_EXPORTS(DCG_POINTER)
+#undef DCG_POINTER
 
-int dcg_version(void) {
-    return p_dcg_version();
-}
-
-int dcg_open(char *dir, int64_t dirlen, int64_t size_limit, int64_t cull_limit, int policy, double timeout, int file_mode, int dir_mode, int flags, int64_t compress_above, uint64_t *handle, char *out, int64_t outcap) {
-    return p_dcg_open(dir, dirlen, size_limit, cull_limit, policy, timeout, file_mode, dir_mode, flags, compress_above, handle, out, outcap);
-}
-
-uint32_t dcg_crc32(uint32_t seed, char *buf, int64_t n) {
-    return p_dcg_crc32(seed, buf, n);
-}
-
-int dcg_mode(uint64_t handle) {
-    return p_dcg_mode(handle);
-}
-
-int dcg_close(uint64_t handle) {
-    return p_dcg_close(handle);
-}
-
-int dcg_limits(uint64_t handle, int64_t size_limit, int64_t cull_limit, int policy) {
-    return p_dcg_limits(handle, size_limit, cull_limit, policy);
-}
-
-int dcg_get(uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out, int64_t outcap) {
-    return p_dcg_get(handle, kind, key, klen, now, flags, out, outcap);
-}
-
-int64_t dcg_getv(uint64_t handle, int kind, char *key, int64_t klen, double now, int flags, char *out, int64_t outcap) {
-    return p_dcg_getv(handle, kind, key, klen, now, flags, out, outcap);
-}
-
-int dcg_contains(uint64_t handle, int kind, char *key, int64_t klen, double now) {
-    return p_dcg_contains(handle, kind, key, klen, now);
-}
-
-int dcg_info(uint64_t handle, int64_t *info) {
-    return p_dcg_info(handle, info);
-}
-
-int dcg_reset_stats(uint64_t handle) {
-    return p_dcg_reset_stats(handle);
-}
-
-int dcg_hit_was_miss(uint64_t handle) {
-    return p_dcg_hit_was_miss(handle);
-}
-
-int dcg_keys(uint64_t handle, uint32_t cur_id, uint64_t cur_rowid, uint64_t bound, int reverse, int max, char *out, int64_t outcap) {
-    return p_dcg_keys(handle, cur_id, cur_rowid, bound, reverse, max, out, outcap);
-}
-
-int dcg_keys_sorted(uint64_t handle, int has_after, int kind, char *key, int64_t klen, int reverse, int max, char *out, int64_t outcap) {
-    return p_dcg_keys_sorted(handle, has_after, kind, key, klen, reverse, max, out, outcap);
-}
-
-int dcg_write(uint64_t handle, int op, char *req, int64_t reqlen, char *out, int64_t outcap) {
-    return p_dcg_write(handle, op, req, reqlen, out, outcap);
-}
-
-int dcg_check(uint64_t handle, uint64_t owner, double timeout, int fix, char *out, int64_t outcap) {
-    return p_dcg_check(handle, owner, timeout, fix, out, outcap);
-}
-
-int dcg_filesystem(uint64_t handle, char *out, int64_t outcap) {
-    return p_dcg_filesystem(handle, out, outcap);
-}
-
-int dcg_repair_note(uint64_t handle, char *out, int64_t outcap) {
-    return p_dcg_repair_note(handle, out, outcap);
-}
-
-int dcg_runtime(int64_t *out) {
-    return p_dcg_runtime(out);
-}
-
-int64_t dcg_fds(int32_t *fds, int64_t cap) {
-    return p_dcg_fds(fds, cap);
-}
-
-int dcg_file_lock(char *path, int64_t pathlen, double timeout, uint64_t *lock) {
-    return p_dcg_file_lock(path, pathlen, timeout, lock);
-}
-
-int dcg_file_unlock(uint64_t lock) {
-    return p_dcg_file_unlock(lock);
-}
-
-int dcg_others_can_write(char *path, int64_t pathlen, char *out, int64_t outcap) {
-    return p_dcg_others_can_write(path, pathlen, out, outcap);
-}
+#define DCG_WRAPPER(ret, name, params, args) \
+    ret name params { return p_##name args; }
+DCG_EXPORTS(DCG_WRAPPER)
+#undef DCG_WRAPPER
 
 #ifdef _WIN32
 typedef HMODULE dcg_library;
@@ -229,32 +124,10 @@ int dcg_load(char *path, char *err, int64_t errcap) {
     dcg_library h = open_library(path, err, errcap);
     if (h == NULL)
         return -1;
-#define DCG_RESOLVE(name) \
+#define DCG_RESOLVE(ret, name, params, args) \
     if (resolve(h, #name, &p_##name, sizeof p_##name, err, errcap) != 0) \
-        return -1
-    DCG_RESOLVE(dcg_version);
-    DCG_RESOLVE(dcg_open);
-    DCG_RESOLVE(dcg_crc32);
-    DCG_RESOLVE(dcg_mode);
-    DCG_RESOLVE(dcg_close);
-    DCG_RESOLVE(dcg_limits);
-    DCG_RESOLVE(dcg_get);
-    DCG_RESOLVE(dcg_getv);
-    DCG_RESOLVE(dcg_contains);
-    DCG_RESOLVE(dcg_info);
-    DCG_RESOLVE(dcg_reset_stats);
-    DCG_RESOLVE(dcg_hit_was_miss);
-    DCG_RESOLVE(dcg_keys);
-    DCG_RESOLVE(dcg_keys_sorted);
-    DCG_RESOLVE(dcg_write);
-    DCG_RESOLVE(dcg_check);
-    DCG_RESOLVE(dcg_filesystem);
-    DCG_RESOLVE(dcg_repair_note);
-    DCG_RESOLVE(dcg_runtime);
-    DCG_RESOLVE(dcg_fds);
-    DCG_RESOLVE(dcg_file_lock);
-    DCG_RESOLVE(dcg_file_unlock);
-    DCG_RESOLVE(dcg_others_can_write);
+        return -1;
+    DCG_EXPORTS(DCG_RESOLVE)
 #undef DCG_RESOLVE
     return 0;
 }
