@@ -34,6 +34,11 @@ type index struct {
 	io    ioMode
 	ctr   []byte // the statistics counters' page, shared (nil in network mode)
 	ctrM  []byte // a separate mapping behind ctr, when there is one
+	// cut says why the file was shorter than its header said when it was
+	// opened (empty: it was not), found before the first mapping: on
+	// Windows a writable mapping extends the file to its length, which
+	// would hide the cut (validate reports it; a rebuild clears it).
+	cut string
 }
 
 // openIndex opens and maps the index file, which may grow to limit bytes.
@@ -47,7 +52,7 @@ func openIndex(path string, mode os.FileMode, limit int64, readOnly bool, io ioM
 		return nil, fmt.Errorf("open index: %w", mapErrno(err))
 	}
 	x := &index{f: f, io: io, limit: limit, rw: !readOnly}
-	size, err := x.fileBytes()
+	size, err := x.cutShort()
 	if err == nil {
 		err = x.mapFirst(size)
 	}
@@ -102,6 +107,40 @@ func (x *index) fileBytes() (int64, error) {
 		return 0, err
 	}
 	return st.Size(), nil
+}
+
+// cutShort sets x.cut when the file, read before any mapping of this
+// process, is shorter than the length its header records, and returns the
+// file's size. Writers extend the file before they record a new length, so
+// a header read between two equal sizes that records more than that size
+// means the file was cut (a size that moved meanwhile is read again).
+func (x *index) cutShort() (int64, error) {
+	for {
+		before, err := x.fileBytes()
+		if err != nil || before < int64(len(idxMagic)) {
+			return before, err
+		}
+		hdr := make([]byte, min(before, offFileSize+8))
+		if _, err := x.f.ReadAt(hdr, 0); err != nil {
+			return 0, fmt.Errorf("read index: %w", mapErrno(err))
+		}
+		after, err := x.fileBytes()
+		if err != nil {
+			return 0, err
+		}
+		if after != before {
+			continue
+		}
+		switch {
+		case string(hdr[:8]) != idxMagic:
+			// No header to compare with: prepare lays one down or rebuilds.
+		case after < headerSize:
+			x.cut = fmt.Sprintf("index file of %d bytes, shorter than its header, when opened", after)
+		case int64(getU64(hdr, offFileSize)) > after:
+			x.cut = fmt.Sprintf("index size %d, file %d when opened", getU64(hdr, offFileSize), after)
+		}
+		return after, nil
+	}
 }
 
 // initialised reports whether the file holds a complete header.
@@ -159,6 +198,9 @@ func (x *index) layout(nextSeg uint32) error {
 func (x *index) validate() error {
 	if err := x.validateHeader(); err != nil {
 		return err
+	}
+	if x.cut != "" {
+		return fmt.Errorf("%w: %s", ErrCorrupted, x.cut)
 	}
 	n, err := x.fileBytes()
 	if err != nil {

@@ -163,6 +163,7 @@ func (c *Cache) rebuildLocked(reason string, upgrade bool) (RebuildReport, error
 		}
 	}
 	c.segs.forget(scan.legacy)
+	c.idx.cut = "" // the file is whole again
 	c.noteRepair(rep.String())
 	return rep, nil
 }

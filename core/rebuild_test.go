@@ -7,7 +7,6 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -112,9 +111,6 @@ func TestRebuild_IndexLostOrDamaged(t *testing.T) {
 	for name, fn := range damage {
 		for _, mode := range []string{"shared", "ordered", "network"} {
 			t.Run(name+"/"+mode, func(t *testing.T) {
-				if runtime.GOOS == "windows" && name == "truncated" && mode == "shared" {
-					t.Skip("Windows extends a file to the length of a writable mapping, so an index cut short is padded with zeros before it is validated and reported as damaged rather than rebuilt (docs/platforms.md)")
-				}
 				dir := t.TempDir()
 				opts := &core.Options{SegmentSize: 32 << 10, Sync: mode == "ordered"}
 				if mode == "network" {
