@@ -10,11 +10,12 @@ Each test runs in a subprocess, whose limits are its own.
 """
 
 import os
-import resource
 import subprocess
 import sys
 
 import pytest
+
+resource = pytest.importorskip('resource', reason='RLIMIT_AS is POSIX: Windows has no address-space limit to set')
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 'workers'))

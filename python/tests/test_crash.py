@@ -29,6 +29,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.skipif(sys.platform == 'win32', reason="select() on the children's pipes is POSIX (Windows selects sockets only)")
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 'workers'))
 import dcg_testutil as tu  # noqa: E402

@@ -1117,6 +1117,7 @@ def _fetch(port, path):
         return reply.status, reply.headers.get('X-Worker-Pid'), reply.read()
 
 
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='a pre-forking server needs os.fork')
 def test_four_prefork_workers_share_the_cache(backend, tmp_path):
     """The test project runs under a pre-forking server (4 workers forked
     from a parent that already used the cache, like gunicorn --preload).
