@@ -278,21 +278,12 @@ class AsyncCacheMixin(_WholeCacheMixin):
         if route is None:
             route = await _route(self)
         if route is _INLINE and not read:
-            state = _calls.STATE
-            state.inline = True
-            try:
-                key_enc = self._key(key)
-                status, bufs = self._get_raw(key_enc, time.time(), retry=retry, count=not counted)
-            except _calls.WouldWait:
-                status = None
-            finally:
-                state.inline = False
-            if status is not None:
-                if status == _ffi.NOTFOUND:
-                    return _engine.pack_default(default, expire_time, tag)
-                if status != _ffi.OK:
-                    self._fail(status, bufs, 'get')
-                mode, filename, db_value, db_expire, db_tag = self._item(bufs)
+            found = self._aio_inline_item(
+                key, 'get', lambda key_enc: self._get_raw(key_enc, time.time(), retry=retry, count=not counted))
+            if found is _core.ENOVAL:
+                return _engine.pack_default(default, expire_time, tag)
+            if found is not None:
+                key_enc, (mode, filename, db_value, db_expire, db_tag) = found
                 if filename is None:
                     value = self._deserialize((_core._READING, key_enc), mode, None, db_value, False)
                     return _engine.shape(value, db_expire, db_tag, expire_time, tag)
@@ -304,6 +295,26 @@ class AsyncCacheMixin(_WholeCacheMixin):
         # above was counted already.)
         return await _thread(functools.partial(self._get_general, key, default, read, expire_time,
                                                tag, retry, not counted))
+
+    def _aio_inline_item(self, key, what, step):
+        """``step(key_enc)``, the engine call of a get or pop of ``key``, on
+        the loop's thread: None if it would wait (nothing was done), ENOVAL
+        if the key is missing, else ``(key_enc, item)``, the item as
+        `Cache._item` decodes it."""
+        state = _calls.STATE
+        state.inline = True
+        try:
+            key_enc = self._key(key)
+            status, bufs = step(key_enc)
+        except _calls.WouldWait:
+            return None
+        finally:
+            state.inline = False
+        if status == _ffi.NOTFOUND:
+            return _core.ENOVAL
+        if status != _ffi.OK:
+            self._fail(status, bufs, what)
+        return key_enc, self._item(bufs)
 
     def _aio_fetch(self, key_enc, default, expire_time, tag, mode, filename, db_value, db_expire,
                    db_tag):
@@ -365,21 +376,12 @@ class AsyncCacheMixin(_WholeCacheMixin):
         if route is None:
             route = await _route(self)
         if route is _INLINE:
-            state = _calls.STATE
-            state.inline = True
-            try:
-                key_enc = self._key(key)
-                status, bufs = self._write(_ffi.OP_POP, retry, time.time(), key_enc)
-            except _calls.WouldWait:
-                status = None
-            finally:
-                state.inline = False
-            if status is not None:
-                if status == _ffi.NOTFOUND:
-                    return _engine.pack_default(default, expire_time, tag)
-                if status != _ffi.OK:
-                    self._fail(status, bufs, 'pop')
-                mode, filename, db_value, db_expire, db_tag = self._item(bufs)
+            found = self._aio_inline_item(
+                key, 'pop', lambda key_enc: self._write(_ffi.OP_POP, retry, time.time(), key_enc))
+            if found is _core.ENOVAL:
+                return _engine.pack_default(default, expire_time, tag)
+            if found is not None:
+                key_enc, (mode, filename, db_value, db_expire, db_tag) = found
                 binding = (_core._REMOVING, key_enc)
                 if filename is None:
                     value = self._deserialize(binding, mode, None, db_value, False)
