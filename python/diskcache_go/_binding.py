@@ -427,3 +427,27 @@ def others_can_write(path):
     if status == -_ffi.NOTFOUND:
         raise FileNotFoundError(errno.ENOENT, text, path)
     raise OSError(errno.EIO, text or 'the engine could not check who may write it', path)
+
+
+def file_lock(path):
+    """Wait, however long it takes, for the exclusive lock on the file at
+    ``path`` (created if missing) and return its handle for `file_unlock`.
+    The engine's lock (github.com/gofrs/flock: flock on POSIX, LockFileEx on
+    Windows), which the system releases when its holder dies."""
+    encoded = os.fsencode(path)
+    handle = _ffi.ffi.new('uint64_t *')
+    status = _ffi.lib().dcg_file_lock(encoded, len(encoded), -1.0, handle)
+    if status == _ffi.PERMISSION:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    if status == _ffi.NOTFOUND:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    if status != _ffi.OK:
+        raise OSError(errno.EIO, 'the engine could not lock it (status %d)' % status, path)
+    return handle[0]
+
+
+def file_unlock(handle):
+    """Release a lock `file_lock` took."""
+    status = _ffi.lib().dcg_file_unlock(handle)
+    if status != _ffi.OK:
+        raise OSError(errno.EIO, 'the engine could not release file lock %d (status %d)' % (handle, status))

@@ -44,7 +44,7 @@ import tempfile
 import time
 import warnings
 
-from ._filelock import lock_exclusive
+from . import _binding
 from ._version import __version__
 from .core import DBNAME, EVICTION_POLICY, PyDiskcacheDirectoryError, PyDiskcacheImportWarning
 from .migrate import (
@@ -241,19 +241,18 @@ def _import_lock(directory):
     by the kernel)."""
     path = op.join(directory, LOCK_FILE)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        handle = _binding.file_lock(path)
     except OSError as error:
         raise PyDiskcacheDirectoryError(
-            'cannot import the python-diskcache directory %s: cannot create its lock file %s: %s (the '
-            'import writes diskcache_go\'s files beside cache.db; for a directory this process cannot '
-            'write, copy it elsewhere with: python -m diskcache_go migrate %s NEW_DIR)'
+            'cannot import the python-diskcache directory %s: cannot create or lock its lock file %s: %s '
+            '(the import writes diskcache_go\'s files beside cache.db; for a directory this process '
+            'cannot write, copy it elsewhere with: python -m diskcache_go migrate %s NEW_DIR)'
             % (directory, path, error.strerror or error, directory)
         ) from error
     try:
-        lock_exclusive(fd)
         yield
     finally:
-        os.close(fd)
+        _binding.file_unlock(handle)
 
 
 def _import_store(directory):
